@@ -1,0 +1,148 @@
+/**
+ * Cursors over the sorted sources of a segment (write-cache layers and
+ * tables) and the merge of several of them, newest source first. Range
+ * iterators, compaction and split all read through these.
+ *
+ * @module
+ */
+import type { Entry, TableReader } from "./_table.ts";
+import { lowerBound } from "./_table.ts";
+import type { Chunk } from "./format/chunk_file.ts";
+import { compareBytes } from "./type_descriptor.ts";
+
+/** Where a cursor starts: the first key ≥ `key` (> when exclusive), or the last ≤ (<) in reverse. */
+export interface StartBound {
+  key: Uint8Array;
+  exclusive: boolean;
+}
+
+/** A position in a sorted source; `current` is undefined once exhausted. */
+export interface Cursor {
+  readonly current: Entry | undefined;
+  next(): void;
+}
+
+/** Index of the first entry at or after the start, in the cursor's direction. */
+function startIndex(
+  items: readonly (Uint8Array | Entry)[],
+  start: StartBound | undefined,
+  reverse: boolean,
+): number {
+  if (!start) return reverse ? items.length - 1 : 0;
+  return reverse ? lowerBound(items, start.key, !start.exclusive) - 1 : lowerBound(items, start.key, start.exclusive);
+}
+
+/** Cursor over an array of entries sorted by key. */
+export class ArrayCursor implements Cursor {
+  readonly #entries: readonly Entry[];
+  readonly #step: number;
+  #i: number;
+  current: Entry | undefined;
+
+  constructor(entries: readonly Entry[], start: StartBound | undefined, reverse: boolean) {
+    this.#entries = entries;
+    this.#step = reverse ? -1 : 1;
+    this.#i = startIndex(entries, start, reverse);
+    this.current = entries[this.#i];
+  }
+
+  next(): void {
+    this.#i += this.#step;
+    this.current = this.#entries[this.#i];
+  }
+}
+
+/** Cursor over a table, chunk by chunk. */
+export class TableCursor implements Cursor {
+  readonly #table: TableReader;
+  readonly #reverse: boolean;
+  readonly #chunkCount: number;
+  #at: number;
+  #chunk: Chunk | undefined;
+  #i = 0;
+  current: Entry | undefined;
+
+  constructor(table: TableReader, start: StartBound | undefined, reverse: boolean) {
+    this.#table = table;
+    this.#reverse = reverse;
+    this.#chunkCount = table.sparse.entries.length;
+    if (!start) this.#at = reverse ? this.#chunkCount - 1 : 0;
+    else {
+      const at = table.sparse.firstAtLeast(start.key);
+      this.#at = reverse ? Math.min(at, this.#chunkCount - 1) : at;
+    }
+    if (this.#at >= 0 && this.#at < this.#chunkCount) {
+      this.#chunk = table.chunkForScan(this.#at);
+      this.#i = startIndex(this.#chunk.keys, start, reverse);
+    }
+    this.#settle();
+  }
+
+  next(): void {
+    this.#i += this.#reverse ? -1 : 1;
+    this.#settle();
+  }
+
+  /** Moves to the next chunk while the position is past the current one, then sets `current`. */
+  #settle(): void {
+    while (this.#chunk) {
+      if (this.#i >= 0 && this.#i < this.#chunk.keys.length) {
+        this.current = { key: this.#chunk.keys[this.#i], value: this.#chunk.values[this.#i] };
+        return;
+      }
+      this.#at += this.#reverse ? -1 : 1;
+      if (this.#at < 0 || this.#at >= this.#chunkCount) break;
+      this.#chunk = this.#table.chunkForScan(this.#at);
+      this.#i = this.#reverse ? this.#chunk.keys.length - 1 : 0;
+    }
+    this.#chunk = undefined;
+    this.current = undefined;
+  }
+}
+
+/**
+ * Merges cursors given newest first: each key comes out once, with the
+ * value of the newest source that has it. Tombstones are dropped unless
+ * `keepTombstones` (a merge that is not the bottom of its segment must keep
+ * them, or older values would show through).
+ */
+export class MergeCursor implements Cursor {
+  readonly #cursors: Cursor[];
+  readonly #reverse: boolean;
+  readonly #keepTombstones: boolean;
+  current: Entry | undefined;
+
+  constructor(cursors: Cursor[], reverse: boolean, keepTombstones: boolean) {
+    this.#cursors = cursors;
+    this.#reverse = reverse;
+    this.#keepTombstones = keepTombstones;
+    this.next();
+  }
+
+  next(): void {
+    const cursors = this.#cursors;
+    for (;;) {
+      let best: Entry | undefined;
+      for (let i = 0; i < cursors.length; i++) {
+        const c = cursors[i].current;
+        if (c === undefined) continue;
+        if (best === undefined) best = c;
+        else {
+          const cmp = compareBytes(c.key, best.key);
+          if (this.#reverse ? cmp > 0 : cmp < 0) best = c;
+        }
+      }
+      if (best === undefined) {
+        this.current = undefined;
+        return;
+      }
+      for (let i = 0; i < cursors.length; i++) {
+        const c = cursors[i].current;
+        if (c !== undefined && compareBytes(c.key, best.key) === 0) cursors[i].next();
+      }
+      if (best.value === undefined && !this.#keepTombstones) continue;
+      this.current = best;
+      return;
+    }
+  }
+}

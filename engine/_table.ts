@@ -1,0 +1,250 @@
+/**
+ * A table: one sorted chunk file with its sparse index and Bloom filter,
+ * the unit a segment's data and delta files are made of. The three files
+ * share a file number: `000042.chunks`, `000042.sparse`, `000042.bloom`.
+ * Tables are written once under a fresh number and never modified; the index
+ * manifest decides which tables are live.
+ *
+ * @module
+ */
+import { BloomFilter } from "./format/bloom_filter.ts";
+import { type Chunk, ChunkFileReader, ChunkFileWriter } from "./format/chunk_file.ts";
+import { decodeSparseIndex, encodeSparseIndex, SparseIndex, type SparseIndexEntry } from "./format/sparse_index.ts";
+import type { FileHandle, FileSystem } from "./fs/file_system.ts";
+import { joinPath } from "./fs/path.ts";
+import { compareBytes } from "./type_descriptor.ts";
+import type { Lru } from "./_lru.ts";
+
+/** A key and its value; `value === undefined` is a tombstone. */
+export interface Entry {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array | undefined;
+}
+
+/** What the manifest records of a table. */
+export interface TableMeta {
+  readonly fileNo: number;
+  readonly entryCount: number;
+  /** Bytes of the three files together. */
+  readonly bytes: number;
+}
+
+/** Layout settings shared by every table of an index (fixed at create). */
+export interface TableLayout {
+  chunkKeyLimit: number;
+  chunkByteTarget: number;
+  /** 0 writes no Bloom filter. */
+  bloomBitsPerKey: number;
+}
+
+export const TABLE_SUFFIXES = [".chunks", ".sparse", ".bloom"] as const;
+
+/** Path of one of a table's files. */
+export function tablePath(dir: string, fileNo: number, suffix: typeof TABLE_SUFFIXES[number]): string {
+  return joinPath(dir, String(fileNo).padStart(6, "0") + suffix);
+}
+
+/** The file number of a table file name, or undefined if the name is not one. */
+export function parseTableFileName(name: string): number | undefined {
+  const m = /^(\d{6,})\.(chunks|sparse|bloom)$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Writes a table from entries in strictly increasing key order. The files
+ * are written but not synced: `finish()` hands back the open handles, which
+ * the caller syncs before a manifest may name the table.
+ */
+export class TableBuilder {
+  readonly #fs: FileSystem;
+  readonly #dir: string;
+  readonly #fileNo: number;
+  readonly #layout: TableLayout;
+  readonly #chunks: FileHandle;
+  readonly #writer: ChunkFileWriter;
+  readonly #keys: Uint8Array[] = [];
+  #done = false;
+
+  constructor(fs: FileSystem, dir: string, fileNo: number, layout: TableLayout) {
+    this.#fs = fs;
+    this.#dir = dir;
+    this.#fileNo = fileNo;
+    this.#layout = layout;
+    this.#chunks = fs.open(tablePath(dir, fileNo, ".chunks"), "create");
+    this.#writer = new ChunkFileWriter(this.#chunks, layout);
+  }
+
+  get entryCount(): number {
+    return this.#keys.length;
+  }
+
+  add(key: Uint8Array, value: Uint8Array | undefined): void {
+    this.#writer.add(key, value);
+    if (this.#layout.bloomBitsPerKey > 0) this.#keys.push(key);
+    else this.#keys.length++;
+  }
+
+  /** Finishes the three files; returns the table and the handles still to sync and close. */
+  finish(): { meta: TableMeta; unsynced: FileHandle[] } {
+    this.#done = true;
+    const summary = this.#writer.finish();
+    const sparse = this.#fs.open(tablePath(this.#dir, this.#fileNo, ".sparse"), "create");
+    const sparseBytes = encodeSparseIndex(summary.chunks);
+    sparse.append(sparseBytes);
+    const unsynced = [this.#chunks, sparse];
+    let bytes = summary.fileSize + sparseBytes.length;
+    if (this.#layout.bloomBitsPerKey > 0) {
+      const filter = new BloomFilter({ expectedKeys: this.#keys.length, bitsPerKey: this.#layout.bloomBitsPerKey });
+      for (const key of this.#keys) filter.add(key);
+      const bloom = this.#fs.open(tablePath(this.#dir, this.#fileNo, ".bloom"), "create");
+      const bloomBytes = filter.encode();
+      bloom.append(bloomBytes);
+      unsynced.push(bloom);
+      bytes += bloomBytes.length;
+    }
+    return { meta: { fileNo: this.#fileNo, entryCount: summary.entryCount, bytes }, unsynced };
+  }
+
+  /** Closes and removes whatever was written. */
+  abort(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#chunks.close();
+    for (const suffix of TABLE_SUFFIXES) {
+      const path = tablePath(this.#dir, this.#fileNo, suffix);
+      if (this.#fs.stat(path)) this.#fs.remove(path);
+    }
+  }
+}
+
+/** A decoded chunk in the chunk cache. */
+export type CachedChunk = Chunk;
+
+/** Counters a table reader bumps; owned by the index. */
+export interface ReadStats {
+  bloomChecks: number;
+  bloomNegatives: number;
+  bloomFalsePositives: number;
+  chunkCacheHits: number;
+  chunkCacheMisses: number;
+}
+
+/**
+ * Reads one table: the sparse index and Bloom filter in memory, chunks on
+ * demand through the shared chunk cache.
+ */
+export class TableReader {
+  readonly meta: TableMeta;
+  readonly sparse: SparseIndex;
+  readonly #bloom: BloomFilter | undefined;
+  readonly #handle: FileHandle;
+  readonly #chunks: ChunkFileReader;
+  readonly #cache: Lru<number, CachedChunk>;
+  readonly #stats: ReadStats;
+  /** Base of this table's chunk cache keys: chunk i is cached under base + i. */
+  readonly #cacheBase: number;
+
+  constructor(fs: FileSystem, dir: string, meta: TableMeta, layout: TableLayout, cache: Lru<number, CachedChunk>, stats: ReadStats) {
+    this.meta = meta;
+    const sparsePath = tablePath(dir, meta.fileNo, ".sparse");
+    this.sparse = decodeSparseIndex(fs.readFile(sparsePath), sparsePath);
+    if (layout.bloomBitsPerKey > 0) {
+      const bloomPath = tablePath(dir, meta.fileNo, ".bloom");
+      this.#bloom = BloomFilter.decode(fs.readFile(bloomPath), bloomPath);
+    }
+    this.#handle = fs.open(tablePath(dir, meta.fileNo, ".chunks"), "read");
+    try {
+      this.#chunks = ChunkFileReader.open(this.#handle);
+    } catch (e) {
+      this.#handle.close();
+      throw e;
+    }
+    this.#cache = cache;
+    this.#stats = stats;
+    this.#cacheBase = meta.fileNo * 2 ** 32;
+  }
+
+  /** The entry for `key` (a tombstone is an entry), or undefined if the table has none. */
+  get(key: Uint8Array): Entry | undefined {
+    if (this.#bloom) {
+      this.#stats.bloomChecks++;
+      if (!this.#bloom.mayContain(key)) {
+        this.#stats.bloomNegatives++;
+        return undefined;
+      }
+    }
+    const at = this.sparse.firstAtLeast(key);
+    if (at === this.sparse.entries.length) {
+      if (this.#bloom) this.#stats.bloomFalsePositives++;
+      return undefined;
+    }
+    const chunk = this.chunk(at);
+    const i = searchKeys(chunk.keys, key);
+    if (i < 0) {
+      if (this.#bloom) this.#stats.bloomFalsePositives++;
+      return undefined;
+    }
+    return { key: chunk.keys[i], value: chunk.values[i] };
+  }
+
+  /** Chunk number `at` of the sparse index, through the cache. */
+  chunk(at: number): CachedChunk {
+    const cacheKey = this.#cacheBase + at;
+    let chunk = this.#cache.get(cacheKey);
+    if (chunk) {
+      this.#stats.chunkCacheHits++;
+      return chunk;
+    }
+    this.#stats.chunkCacheMisses++;
+    const e: SparseIndexEntry = this.sparse.entries[at];
+    chunk = this.#chunks.readChunk(e.offset, e.length);
+    this.#cache.set(cacheKey, chunk);
+    return chunk;
+  }
+
+  /** Chunk number `at` for a scan: from the cache if there, else read without filling the cache. */
+  chunkForScan(at: number): CachedChunk {
+    const cached = this.#cache.peek(this.#cacheBase + at);
+    if (cached) return cached;
+    const e = this.sparse.entries[at];
+    return this.#chunks.readChunk(e.offset, e.length);
+  }
+
+  /** Every chunk in file order, bypassing the cache (verification and repair). */
+  scanChunks(): Generator<Chunk, void, undefined> {
+    return this.#chunks.chunks();
+  }
+
+  close(): void {
+    this.#handle.close();
+  }
+}
+
+/** Index of `key` in sorted `keys`, or -1. */
+export function searchKeys(keys: readonly Uint8Array[], key: Uint8Array): number {
+  let lo = 0, hi = keys.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = compareBytes(keys[mid], key);
+    if (c === 0) return mid;
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/**
+ * Index of the first item whose key is ≥ `key` (> when `exclusive`) in an
+ * array sorted by key, of keys or of entries; the array's length if none.
+ */
+export function lowerBound(items: readonly (Uint8Array | Entry)[], key: Uint8Array, exclusive: boolean): number {
+  let lo = 0, hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const item = items[mid];
+    const c = compareBytes(item instanceof Uint8Array ? item : item.key, key);
+    if (c < 0 || (exclusive && c === 0)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

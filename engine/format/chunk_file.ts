@@ -1,0 +1,543 @@
+/**
+ * The sorted chunk file: a segment's data file and its delta files. Entries
+ * sit in strictly increasing unsigned-byte key order, grouped into small
+ * chunks that each decode on their own, so a point lookup reads one chunk
+ * (found through the sparse index) and a scan reads the file front to back.
+ *
+ * ```
+ * +--------------------+ 0
+ * | file header (16 B) |  kind CHUNK_FILE, version 1
+ * +--------------------+ 16
+ * | chunk 0            |
+ * | chunk 1            |
+ * | ...                |
+ * +--------------------+ dataEnd
+ * | trailer (28 B)     |
+ * +--------------------+ fileSize = dataEnd + 28
+ *
+ * chunk (12-byte header, then the payload):
+ * +-------------------+-------------------+-------------------+---------------------+
+ * | payloadLength u32 | entryCount u32    | CRC-32C u32       | payload             |
+ * +-------------------+-------------------+-------------------+---------------------+
+ *   the CRC covers payloadLength, entryCount and the payload
+ *
+ * payload = entryCount entries:
+ * +----------------+---------------------+--------+-----------------+-------+
+ * | shared varint  | suffixLength varint | suffix | valueTag varint | value |
+ * +----------------+---------------------+--------+-----------------+-------+
+ *   key = first `shared` bytes of the previous key + suffix; shared is the
+ *   whole common prefix, and 0 for the first entry of every chunk.
+ *   valueTag 0 = tombstone (no value bytes); n + 1 = a value of n bytes.
+ *
+ * trailer:
+ * +----------------+-------------+----------------+--------------+------------------+
+ * | entryCount u64 | dataEnd u64 | chunkCount u32 | magic "HSKT" | CRC-32C of bytes |
+ * |                |             |                |              | 0..23 of trailer |
+ * +----------------+-------------+----------------+--------------+------------------+
+ * ```
+ *
+ * All integers are little-endian; varints are unsigned LEB128. Every byte
+ * is under a checksum: the header's, a chunk's, or the trailer's. Offsets
+ * are 64-bit, so files may exceed 2 GiB; keys and values have varint
+ * lengths (the type layer caps them at 16 KiB and 16 MiB).
+ *
+ * Readers raise `CorruptionError` with the offset of the bad bytes for any
+ * checksum mismatch, a truncated file, or data that contradicts itself
+ * (chunk count, entry count, key order, lengths).
+ *
+ * @module
+ */
+
+import { crc32c } from "../_crc32c.ts";
+import { ClosedError, CorruptionError } from "../errors.ts";
+import type { FileHandle } from "../fs/file_system.ts";
+import { ByteReader } from "./_byte_reader.ts";
+import { ByteWriter } from "./_byte_writer.ts";
+import { compareBytes } from "./_compare_bytes.ts";
+import { FILE_HEADER_SIZE, FileKind, readFileHeader, writeFileHeader } from "./file_header.ts";
+import type { SparseIndexEntry } from "./sparse_index.ts";
+
+/** Bytes before a chunk's payload. Part of the on-disk format; bump the version instead of editing. */
+export const CHUNK_HEADER_SIZE = 12;
+/** Size of the trailer. Part of the on-disk format; bump the version instead of editing. */
+export const CHUNK_TRAILER_SIZE = 28;
+/** "HSKT" read as a little-endian u32. Part of the on-disk format; bump the version instead of editing. */
+const TRAILER_MAGIC = 0x544b5348;
+/** Trailer bytes covered by its CRC. */
+const TRAILER_CRC_START = 24;
+/** Smallest chunk: a header and one entry of three one-byte varints (empty key, tombstone). */
+const MIN_CHUNK_SIZE = CHUNK_HEADER_SIZE + 3;
+
+/** Output is handed to the sink in appends of about this size. */
+const OUTPUT_BUFFER_SIZE = 64 * 1024;
+/** Sequential scans read this much at a time. */
+const SCAN_READ_SIZE = 64 * 1024;
+const MAX_U32 = 0xffff_ffff;
+/** Bounds that keep every chunk payload below 2^32 bytes, the range of its u32 length. */
+const MAX_CHUNK_BYTE_TARGET = 2 ** 30;
+const MAX_ENTRY_DATA_BYTES = 2 ** 30;
+
+/** Options of {@linkcode ChunkFileWriter}. */
+export interface ChunkFileWriterOptions {
+  /**
+   * A chunk is closed once it holds this many entries.
+   * @default {1000}
+   */
+  chunkKeyLimit?: number;
+  /**
+   * A chunk is closed once its payload reaches this many bytes. A point
+   * lookup reads one whole chunk, so keep it near a page.
+   * @default {4096}
+   */
+  chunkByteTarget?: number;
+}
+
+/** What {@linkcode ChunkFileWriter.finish} wrote, enough to build the sparse index and Bloom filter. */
+export interface ChunkFileSummary {
+  /** Entries written, tombstones included. */
+  entryCount: number;
+  chunkCount: number;
+  /** Bytes written to the sink in total. */
+  fileSize: number;
+  /** The first key, or `undefined` for an empty file. */
+  minKey: Uint8Array | undefined;
+  /** The last key, or `undefined` for an empty file. */
+  maxKey: Uint8Array | undefined;
+  /** One sparse index entry per chunk, in file order. */
+  chunks: SparseIndexEntry[];
+}
+
+/** Where a {@linkcode ChunkFileWriter} puts its bytes: usually a `FileHandle` of a temporary file. */
+export type ChunkSink = Pick<FileHandle, "append">;
+
+/** One decoded chunk. */
+export interface Chunk {
+  /** File offset of the chunk header. */
+  offset: number;
+  /** Bytes of the chunk, header included. */
+  length: number;
+  /** The chunk's keys, in increasing order. Fresh arrays, the caller's to keep. */
+  keys: Uint8Array[];
+  /**
+   * Values by position in `keys`; `undefined` is a tombstone. Views into the
+   * read buffer, which the reader never reuses, so they stay valid; but in a
+   * scan that buffer spans up to 64 KiB of neighbouring chunks, so copy a
+   * value you keep for long.
+   */
+  values: (Uint8Array | undefined)[];
+}
+
+/**
+ * Writes a chunk file from entries given in strictly increasing key order.
+ * The caller owns atomicity (write to a temporary file, sync, rename) and
+ * must discard the file if any call throws.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * const parts: Uint8Array[] = [];
+ * const writer = new ChunkFileWriter({ append: (bytes) => parts.push(bytes) });
+ * writer.add(new Uint8Array([1]), new Uint8Array([42]));
+ * writer.add(new Uint8Array([2]), undefined);
+ * const summary = writer.finish();
+ * assertEquals([summary.entryCount, summary.chunkCount], [2, 1]);
+ * ```
+ */
+export class ChunkFileWriter {
+  readonly #sink: ChunkSink;
+  readonly #keyLimit: number;
+  readonly #byteTarget: number;
+  readonly #out = new ByteWriter(OUTPUT_BUFFER_SIZE + 4096);
+  readonly #payload = new ByteWriter(4096);
+  readonly #chunks: SparseIndexEntry[] = [];
+  /** Bytes already handed to the sink. */
+  #flushed = 0;
+  #chunkEntries = 0;
+  #entryCount = 0;
+  #minKey: Uint8Array | undefined;
+  #lastKey: Uint8Array | undefined;
+  #finished = false;
+
+  /**
+   * @param sink Receives the file's bytes in order, in appends of about 64 KiB.
+   * @param options Chunk size limits.
+   * @throws {RangeError} If an option is not a positive integer in range.
+   */
+  constructor(sink: ChunkSink, options: ChunkFileWriterOptions = {}) {
+    this.#sink = sink;
+    this.#keyLimit = checkedOption("chunkKeyLimit", options.chunkKeyLimit ?? 1000, MAX_U32);
+    this.#byteTarget = checkedOption(
+      "chunkByteTarget",
+      options.chunkByteTarget ?? 4096,
+      MAX_CHUNK_BYTE_TARGET,
+    );
+    this.#out.bytes(writeFileHeader(FileKind.CHUNK_FILE));
+  }
+
+  /**
+   * Appends one entry. The writer copies what it keeps, so the caller may reuse `key` and `value`.
+   *
+   * @param key Greater (unsigned byte order) than every key added before.
+   * @param value The value, or `undefined` for a tombstone.
+   * @throws {RangeError} If `key` is not greater than the previous key, or key and value exceed 1 GiB.
+   * @throws {ClosedError} After {@linkcode ChunkFileWriter.finish}.
+   */
+  add(key: Uint8Array, value: Uint8Array | undefined): void {
+    if (this.#finished) throw new ClosedError("ChunkFileWriter.add() called after finish()");
+    const last = this.#lastKey;
+    if (last !== undefined && compareBytes(key, last) <= 0) {
+      throw new RangeError(
+        `Cannot add key ${hex(key)}: keys must strictly increase, and the previous key was ${hex(last)}`,
+      );
+    }
+    if (key.length + (value?.length ?? 0) > MAX_ENTRY_DATA_BYTES) {
+      throw new RangeError(
+        `Cannot add an entry of ${key.length + (value?.length ?? 0)} bytes: limit is 1 GiB`,
+      );
+    }
+    const shared = this.#chunkEntries === 0 || last === undefined ? 0 : commonPrefixLength(last, key);
+    const payload = this.#payload;
+    payload.varint(shared);
+    payload.varint(key.length - shared);
+    payload.bytes(key.subarray(shared));
+    if (value === undefined) {
+      payload.varint(0);
+    } else {
+      payload.varint(value.length + 1);
+      payload.bytes(value);
+    }
+    this.#lastKey = key.slice();
+    this.#minKey ??= this.#lastKey;
+    this.#entryCount++;
+    this.#chunkEntries++;
+    if (this.#chunkEntries >= this.#keyLimit || payload.length >= this.#byteTarget) this.#closeChunk();
+  }
+
+  /**
+   * Writes the last chunk and the trailer. The writer is unusable afterwards.
+   *
+   * @returns What was written; its `chunks` are the sparse index entries of the file.
+   * @throws {ClosedError} On a second call.
+   */
+  finish(): ChunkFileSummary {
+    if (this.#finished) throw new ClosedError("ChunkFileWriter.finish() called twice");
+    this.#finished = true;
+    if (this.#chunkEntries > 0) this.#closeChunk();
+    const out = this.#out;
+    const dataEnd = this.#flushed + out.length;
+    const start = out.length;
+    out.u64(this.#entryCount);
+    out.u64(dataEnd);
+    out.u32(this.#chunks.length);
+    out.u32(TRAILER_MAGIC);
+    out.u32(crc32c(out.view(start)));
+    this.#sink.append(out.take());
+    return {
+      entryCount: this.#entryCount,
+      chunkCount: this.#chunks.length,
+      fileSize: dataEnd + CHUNK_TRAILER_SIZE,
+      minKey: this.#minKey,
+      maxKey: this.#lastKey,
+      chunks: this.#chunks,
+    };
+  }
+
+  #closeChunk(): void {
+    const out = this.#out;
+    const payload = this.#payload.view();
+    const offset = this.#flushed + out.length;
+    const start = out.length;
+    out.u32(payload.length);
+    out.u32(this.#chunkEntries);
+    out.u32(crc32c(payload, crc32c(out.view(start))));
+    if (payload.length >= OUTPUT_BUFFER_SIZE) {
+      this.#flush();
+      this.#sink.append(payload.slice());
+      this.#flushed += payload.length;
+    } else {
+      out.bytes(payload);
+      if (out.length >= OUTPUT_BUFFER_SIZE) this.#flush();
+    }
+    this.#chunks.push({
+      lastKey: this.#lastKey!,
+      offset,
+      length: CHUNK_HEADER_SIZE + payload.length,
+      entryCount: this.#chunkEntries,
+    });
+    this.#payload.clear();
+    this.#chunkEntries = 0;
+  }
+
+  #flush(): void {
+    this.#flushed += this.#out.length;
+    this.#sink.append(this.#out.take());
+  }
+}
+
+/**
+ * Reads and verifies a chunk file. Reads go straight to the handle; the
+ * reader holds no buffers between calls and never closes the handle.
+ */
+export class ChunkFileReader {
+  readonly #handle: FileHandle;
+  readonly #entryCount: number;
+  readonly #chunkCount: number;
+  readonly #dataEnd: number;
+
+  private constructor(handle: FileHandle, entryCount: number, chunkCount: number, dataEnd: number) {
+    this.#handle = handle;
+    this.#entryCount = entryCount;
+    this.#chunkCount = chunkCount;
+    this.#dataEnd = dataEnd;
+  }
+
+  /**
+   * Checks the header and the trailer of an open chunk file (two small reads).
+   *
+   * @param handle The open file; it must stay open while the reader is used.
+   * @returns A reader for the file.
+   * @throws {CorruptionError} If the header or trailer is damaged, or the file was truncated.
+   * @throws {UnsupportedFormatError} If the file is of another kind or a newer version.
+   */
+  static open(handle: FileHandle): ChunkFileReader {
+    const file = handle.path;
+    readFileHeader(handle.read(0, FILE_HEADER_SIZE), file, FileKind.CHUNK_FILE);
+    const size = handle.size();
+    const trailerStart = size - CHUNK_TRAILER_SIZE;
+    if (trailerStart < FILE_HEADER_SIZE) {
+      throw new CorruptionError(file, size, `file of ${size} bytes is too short to hold a trailer`);
+    }
+    const bytes = handle.read(trailerStart, CHUNK_TRAILER_SIZE);
+    const reader = new ByteReader(bytes, { file, offset: trailerStart });
+    // Magic and CRC first: the fields mean nothing until the trailer is known to be intact.
+    reader.pos = TRAILER_CRC_START - 4;
+    if (reader.u32() !== TRAILER_MAGIC) {
+      reader.fail("bad trailer magic: the file is truncated or was not finished", TRAILER_CRC_START - 4);
+    }
+    if (crc32c(bytes, 0, 0, TRAILER_CRC_START) !== reader.u32()) reader.fail("trailer checksum mismatch", 0);
+    reader.pos = 0;
+    const entryCount = reader.u64();
+    const dataEnd = reader.u64();
+    const chunkCount = reader.u32();
+    if (dataEnd !== trailerStart) {
+      reader.fail(`trailer says the chunks end at ${dataEnd}, but the trailer starts at ${trailerStart}`, 0);
+    }
+    if ((chunkCount === 0) !== (entryCount === 0) || chunkCount > entryCount) {
+      reader.fail(`trailer counts ${chunkCount} chunks for ${entryCount} entries`, 0);
+    }
+    if (chunkCount > (dataEnd - FILE_HEADER_SIZE) / MIN_CHUNK_SIZE) {
+      reader.fail(
+        `trailer counts ${chunkCount} chunks, more than ${dataEnd - FILE_HEADER_SIZE} bytes can hold`,
+        0,
+      );
+    }
+    return new ChunkFileReader(handle, entryCount, chunkCount, dataEnd);
+  }
+
+  /** The file's path. */
+  get path(): string {
+    return this.#handle.path;
+  }
+
+  /** Entries in the file, tombstones included. */
+  get entryCount(): number {
+    return this.#entryCount;
+  }
+
+  /** Chunks in the file. */
+  get chunkCount(): number {
+    return this.#chunkCount;
+  }
+
+  /** Offset where the trailer starts; chunks occupy `[16, dataEnd)`. */
+  get dataEnd(): number {
+    return this.#dataEnd;
+  }
+
+  /**
+   * Reads and decodes one chunk with a single positioned read.
+   *
+   * @param offset The chunk's offset, from the sparse index.
+   * @param length The chunk's length, header included, from the sparse index.
+   * @returns The chunk.
+   * @throws {CorruptionError} If the chunk's checksum or structure is bad, or it does not lie
+   *   inside the data region with exactly this length.
+   * @throws {RangeError} If `offset` or `length` is not a non-negative integer.
+   */
+  readChunk(offset: number, length: number): Chunk {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+      throw new RangeError(`Bad chunk location: offset ${offset}, length ${length}`);
+    }
+    const file = this.#handle.path;
+    if (offset < FILE_HEADER_SIZE || length < MIN_CHUNK_SIZE || offset + length > this.#dataEnd) {
+      throw new CorruptionError(
+        file,
+        offset,
+        `chunk of ${length} bytes does not fit the data region [${FILE_HEADER_SIZE}, ${this.#dataEnd})`,
+      );
+    }
+    const bytes = this.#handle.read(offset, length);
+    if (bytes.length !== length) {
+      throw new CorruptionError(file, offset + bytes.length, "file ends inside the chunk");
+    }
+    const reader = new ByteReader(bytes, { file, offset });
+    const payloadLength = reader.u32();
+    if (payloadLength !== length - CHUNK_HEADER_SIZE) {
+      reader.fail(
+        `chunk header gives a ${payloadLength}-byte payload, the index ${length - CHUNK_HEADER_SIZE}`,
+        0,
+      );
+    }
+    return decodeChunk(bytes, reader, offset);
+  }
+
+  /**
+   * Reads every chunk in file order, in large sequential reads, and checks
+   * that they tile the data region, that keys increase across chunks, and
+   * that the chunk and entry counts match the trailer. A mismatch with the
+   * trailer surfaces after the last chunk has been yielded.
+   *
+   * @returns An iterator of the decoded chunks.
+   * @throws {CorruptionError} On the first bad byte or inconsistency.
+   */
+  *chunks(): Generator<Chunk, void, undefined> {
+    const file = this.#handle.path;
+    const dataEnd = this.#dataEnd;
+    let window: Uint8Array = new Uint8Array(0);
+    let windowStart = FILE_HEADER_SIZE;
+    let offset = FILE_HEADER_SIZE;
+    let chunkCount = 0;
+    let entryCount = 0;
+    let lastKey: Uint8Array | undefined;
+    while (offset < dataEnd) {
+      if (chunkCount === this.#chunkCount) {
+        throw new CorruptionError(
+          file,
+          offset,
+          `data continues after the ${chunkCount} chunks the trailer counts`,
+        );
+      }
+      if (dataEnd - offset < MIN_CHUNK_SIZE) {
+        throw new CorruptionError(
+          file,
+          offset,
+          `${dataEnd - offset} bytes before the trailer are too few for a chunk`,
+        );
+      }
+      if (offset + CHUNK_HEADER_SIZE > windowStart + window.length) {
+        window = this.#readWindow(offset, CHUNK_HEADER_SIZE);
+        windowStart = offset;
+      }
+      const header = new ByteReader(window.subarray(offset - windowStart), { file, offset });
+      const length = CHUNK_HEADER_SIZE + header.u32();
+      if (length > dataEnd - offset) {
+        header.fail(`chunk of ${length} bytes runs past the end of the data at ${dataEnd}`, 0);
+      }
+      if (offset + length > windowStart + window.length) {
+        window = this.#readWindow(offset, length);
+        windowStart = offset;
+      }
+      const bytes = window.subarray(offset - windowStart, offset - windowStart + length);
+      const reader = new ByteReader(bytes, { file, offset });
+      reader.pos = 4;
+      const chunk = decodeChunk(bytes, reader, offset);
+      if (lastKey !== undefined && compareBytes(chunk.keys[0], lastKey) <= 0) {
+        throw new CorruptionError(
+          file,
+          offset,
+          "first key of the chunk is not greater than the previous chunk's last",
+        );
+      }
+      lastKey = chunk.keys[chunk.keys.length - 1];
+      chunkCount++;
+      entryCount += chunk.keys.length;
+      offset += length;
+      yield chunk;
+    }
+    if (chunkCount !== this.#chunkCount || entryCount !== this.#entryCount) {
+      throw new CorruptionError(
+        file,
+        dataEnd,
+        `trailer counts ${this.#chunkCount} chunks and ${this.#entryCount} entries, ` +
+          `the file holds ${chunkCount} and ${entryCount}`,
+      );
+    }
+  }
+
+  /** Reads at least `length` bytes at `offset`, up to a scan window, never past the data region. */
+  #readWindow(offset: number, length: number): Uint8Array {
+    const want = Math.min(Math.max(length, SCAN_READ_SIZE), this.#dataEnd - offset);
+    const bytes = this.#handle.read(offset, want);
+    if (bytes.length < length) {
+      throw new CorruptionError(this.#handle.path, offset + bytes.length, "file ends inside a chunk");
+    }
+    return bytes;
+  }
+}
+
+/**
+ * Verifies and decodes one chunk; `reader` is positioned after the payload
+ * length, which the caller has checked against `bytes.length`.
+ */
+function decodeChunk(bytes: Uint8Array, reader: ByteReader, offset: number): Chunk {
+  const count = reader.u32();
+  const storedCrc = reader.u32();
+  if (crc32c(bytes, crc32c(bytes, 0, 0, 8), CHUNK_HEADER_SIZE) !== storedCrc) {
+    reader.fail("chunk checksum mismatch", 0);
+  }
+  if (count === 0) reader.fail("chunk holds no entries", 4);
+  if (count > reader.remaining / 3) {
+    reader.fail(`entry count ${count} cannot fit in ${reader.remaining} bytes`, 4);
+  }
+  const keys: Uint8Array[] = new Array(count);
+  const values: (Uint8Array | undefined)[] = new Array(count);
+  let previous: Uint8Array | undefined;
+  for (let i = 0; i < count; i++) {
+    const start = reader.pos;
+    const shared = reader.varint();
+    const suffix = reader.bytes(reader.varint());
+    let key: Uint8Array;
+    if (previous === undefined) {
+      if (shared !== 0) reader.fail("first entry of the chunk shares a prefix", start);
+      key = suffix.slice();
+    } else {
+      // With `shared` the whole common prefix, the key is greater than the previous one exactly
+      // when the previous key ends at the prefix, or its next byte is smaller than the suffix's first.
+      if (
+        shared > previous.length || suffix.length === 0 ||
+        (shared < previous.length && suffix[0] <= previous[shared])
+      ) {
+        reader.fail(`entry ${i} is not the next key in order after the previous entry`, start);
+      }
+      key = new Uint8Array(shared + suffix.length);
+      key.set(previous.subarray(0, shared));
+      key.set(suffix, shared);
+    }
+    const tag = reader.varint();
+    keys[i] = key;
+    values[i] = tag === 0 ? undefined : reader.bytes(tag - 1);
+    previous = key;
+  }
+  if (reader.remaining !== 0) reader.fail(`${reader.remaining} bytes follow the last entry of the chunk`);
+  return { offset, length: bytes.length, keys, values };
+}
+
+function commonPrefixLength(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+function checkedOption(name: string, value: number, max: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new RangeError(`${name} must be an integer in 1..${max}, got ${value}`);
+  }
+  return value;
+}
+
+/** Short hex form of a key for error messages. */
+function hex(bytes: Uint8Array): string {
+  const shown = Array.from(bytes.subarray(0, 32), (b) => b.toString(16).padStart(2, "0")).join("");
+  return `0x${shown}${bytes.length > 32 ? "…" : ""}`;
+}

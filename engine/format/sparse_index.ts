@@ -1,0 +1,218 @@
+/**
+ * The sparse index of one chunk file: the last key and the location of each
+ * chunk, so a point lookup costs one binary search in memory and one read.
+ *
+ * ```
+ * +--------------------+
+ * | file header (16 B) |  kind SPARSE_INDEX, version 1
+ * +--------------------+ <- body starts at 16
+ * | count     varint   |  number of chunks
+ * +--------------------+
+ * | keyLength varint   | \
+ * | lastKey   bytes    |  |
+ * | offset    varint   |   > one entry per chunk, in file order
+ * | length    varint   |  |
+ * | entries   varint   | /
+ * +--------------------+
+ * | CRC-32C   u32 LE   |  of the body (count through the last entry)
+ * +--------------------+
+ * ```
+ *
+ * Entries describe consecutive chunks: each chunk starts where the previous
+ * one ends, and last keys strictly increase (unsigned byte order). A reader
+ * checks the CRC first, then that structure, and raises `CorruptionError`
+ * with the offset of the first bad entry.
+ *
+ * @module
+ */
+
+import { crc32c } from "../_crc32c.ts";
+import { CorruptionError } from "../errors.ts";
+import { ByteReader } from "./_byte_reader.ts";
+import { ByteWriter } from "./_byte_writer.ts";
+import { compareBytes } from "./_compare_bytes.ts";
+import { FILE_HEADER_SIZE, FileKind, readFileHeader, writeFileHeader } from "./file_header.ts";
+
+/** Size of the trailing CRC. Part of the on-disk format; bump the version instead of editing. */
+const CRC_SIZE = 4;
+/** Smallest encoded entry: four one-byte varints and an empty key. */
+const MIN_ENTRY_SIZE = 4;
+
+/** Where one chunk of a chunk file lies, and the last key in it. */
+export interface SparseIndexEntry {
+  /** The greatest key in the chunk. */
+  lastKey: Uint8Array;
+  /** File offset of the chunk's header. */
+  offset: number;
+  /** Bytes of the chunk, header included. */
+  length: number;
+  /** Entries (keys, tombstones included) in the chunk. */
+  entryCount: number;
+}
+
+/**
+ * Encodes a sparse index file.
+ *
+ * @param entries One entry per chunk, in file order.
+ * @returns The whole file.
+ * @throws {RangeError} If the entries are out of order, not contiguous, or hold bad numbers.
+ */
+export function encodeSparseIndex(entries: readonly SparseIndexEntry[]): Uint8Array {
+  checkEntries(entries);
+  const out = new ByteWriter(64 + entries.length * 24);
+  out.bytes(writeFileHeader(FileKind.SPARSE_INDEX));
+  out.varint(entries.length);
+  for (const entry of entries) {
+    out.varint(entry.lastKey.length);
+    out.bytes(entry.lastKey);
+    out.varint(entry.offset);
+    out.varint(entry.length);
+    out.varint(entry.entryCount);
+  }
+  out.u32(crc32c(out.view(FILE_HEADER_SIZE)));
+  return out.take();
+}
+
+/**
+ * Decodes and verifies a sparse index file.
+ *
+ * @param bytes The whole file. Not kept: the index holds its own copy.
+ * @param file The file's path, for error messages.
+ * @returns The index.
+ * @throws {CorruptionError} If any byte is damaged or the file is truncated.
+ * @throws {UnsupportedFormatError} If the header is intact but of a newer version or another kind.
+ */
+export function decodeSparseIndex(bytes: Uint8Array, file: string): SparseIndex {
+  readFileHeader(bytes, file, FileKind.SPARSE_INDEX);
+  const bodyEnd = bytes.length - CRC_SIZE;
+  if (bodyEnd < FILE_HEADER_SIZE + 1) {
+    throw new CorruptionError(file, bytes.length, "file ends before the sparse index body");
+  }
+  const stored = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(bodyEnd, true);
+  if (crc32c(bytes, 0, FILE_HEADER_SIZE, bodyEnd) !== stored) {
+    throw new CorruptionError(file, FILE_HEADER_SIZE, "sparse index checksum mismatch");
+  }
+  const body = bytes.slice(FILE_HEADER_SIZE, bodyEnd);
+  const reader = new ByteReader(body, { file, offset: FILE_HEADER_SIZE });
+  const count = reader.varint();
+  if (count > reader.remaining / MIN_ENTRY_SIZE) {
+    reader.fail(`count of ${count} entries cannot fit in ${reader.remaining} bytes`, 0);
+  }
+  const entries: SparseIndexEntry[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const start = reader.pos;
+    const lastKey = reader.bytes(reader.varint());
+    const entry = { lastKey, offset: reader.varint(), length: reader.varint(), entryCount: reader.varint() };
+    const problem = entryProblem(entry, entries[i - 1]);
+    if (problem !== undefined) reader.fail(`entry ${i}: ${problem}`, start);
+    entries[i] = entry;
+  }
+  if (reader.remaining !== 0) reader.fail(`${reader.remaining} unexpected bytes after the last entry`);
+  return new SparseIndex(entries);
+}
+
+/** The chunk boundaries of one chunk file, searchable by key. */
+export class SparseIndex {
+  readonly #entries: readonly SparseIndexEntry[];
+
+  /**
+   * @param entries One entry per chunk, in file order. Kept, not copied: do not modify them afterwards.
+   * @throws {RangeError} If the entries are out of order, not contiguous, or hold bad numbers.
+   */
+  constructor(entries: readonly SparseIndexEntry[]) {
+    checkEntries(entries);
+    this.#entries = entries;
+  }
+
+  /** All entries, in file order. */
+  get entries(): readonly SparseIndexEntry[] {
+    return this.#entries;
+  }
+
+  /**
+   * The only chunk that can hold `key`: the first whose last key is ≥ `key`.
+   *
+   * @param key The key to look up.
+   * @returns The chunk's entry, or `undefined` if `key` is greater than every key in the file.
+   *
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * const k = (s: string) => new TextEncoder().encode(s);
+   * const index = new SparseIndex([
+   *   { lastKey: k("m"), offset: 16, length: 100, entryCount: 10 },
+   *   { lastKey: k("t"), offset: 116, length: 80, entryCount: 8 },
+   * ]);
+   * assertEquals(index.findChunk(k("a"))?.offset, 16);
+   * assertEquals(index.findChunk(k("n"))?.offset, 116);
+   * assertEquals(index.findChunk(k("z")), undefined);
+   * ```
+   */
+  findChunk(key: Uint8Array): SparseIndexEntry | undefined {
+    return this.#entries[this.#firstAtLeast(key)];
+  }
+
+  /**
+   * The chunks that can hold keys in `[lo, hi)`, in file order.
+   *
+   * @param lo Smallest key wanted; `undefined` for no lower bound.
+   * @param hi First key not wanted; `undefined` for no upper bound.
+   * @returns A new array of entries, empty if the range is empty or past the end.
+   */
+  chunksInRange(lo?: Uint8Array, hi?: Uint8Array): SparseIndexEntry[] {
+    if (lo !== undefined && hi !== undefined && compareBytes(lo, hi) >= 0) return [];
+    const start = lo === undefined ? 0 : this.#firstAtLeast(lo);
+    // The chunk whose last key is the first ≥ hi may still hold keys below hi.
+    const end = hi === undefined
+      ? this.#entries.length
+      : Math.min(this.#firstAtLeast(hi) + 1, this.#entries.length);
+    return this.#entries.slice(start, end);
+  }
+
+  /**
+   * Position of {@linkcode findChunk}'s chunk in `entries`: the first entry
+   * whose last key is ≥ `key`, or the entry count if none.
+   */
+  firstAtLeast(key: Uint8Array): number {
+    return this.#firstAtLeast(key);
+  }
+
+  /** Index of the first entry whose last key is ≥ `key`, or the entry count if none. */
+  #firstAtLeast(key: Uint8Array): number {
+    let lo = 0;
+    let hi = this.#entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareBytes(this.#entries[mid].lastKey, key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+function checkEntries(entries: readonly SparseIndexEntry[]): void {
+  for (let i = 0; i < entries.length; i++) {
+    const problem = entryProblem(entries[i], entries[i - 1]);
+    if (problem !== undefined) throw new RangeError(`Bad sparse index entry ${i}: ${problem}`);
+  }
+}
+
+/** Why `entry` cannot follow `previous`, or `undefined` if it can. */
+function entryProblem(entry: SparseIndexEntry, previous: SparseIndexEntry | undefined): string | undefined {
+  for (const field of ["offset", "length", "entryCount"] as const) {
+    const value = entry[field];
+    if (!Number.isSafeInteger(value) || value < 0) return `${field} ${value} is not an integer in 0..2^53-1`;
+  }
+  if (entry.length === 0) return "chunk length is 0";
+  if (entry.entryCount === 0) return "chunk holds no entries";
+  if (previous === undefined) return undefined;
+  if (entry.offset !== previous.offset + previous.length) {
+    return `chunk offset ${entry.offset} does not follow the previous chunk, which ends at ${
+      previous.offset + previous.length
+    }`;
+  }
+  if (compareBytes(previous.lastKey, entry.lastKey) >= 0) {
+    return "last key is not greater than the previous one";
+  }
+  return undefined;
+}

@@ -1,0 +1,1488 @@
+/**
+ * The segment index: an embeddable, ordered key-value store on disk.
+ *
+ * The key space is cut into segments, each covering the keys above the
+ * previous segment's upper bound up to its own. A segment is
+ * - a write cache in memory (the active map plus frozen layers kept for
+ *   open iterators),
+ * - delta tables, each the flushed contents of the write cache,
+ * - a main table, the result of the last compaction (no tombstones).
+ *
+ * Reads look in that order, newest first. Writes apply synchronously to the
+ * write cache. Maintenance — flushing a cache to a delta table, compacting a
+ * segment's tables into a new main table, splitting a large segment in two —
+ * runs in the background in slices of a few milliseconds, or inline when a
+ * write-cache limit is reached and the background has not caught up.
+ *
+ * Tables are written once under fresh file numbers. The index manifest
+ * (`MANIFEST`, replaced atomically) names the live tables of every segment;
+ * it is the single commit point. A table reaches the manifest only after its
+ * files are synced, and a table leaves the disk only after a manifest
+ * without it is durable and no open iterator reads it. After a crash the
+ * index holds exactly the state of the last durable manifest; leftover files
+ * are removed at open.
+ *
+ * Files in an index directory:
+ * - `MANIFEST` — the index manifest (format in docs/format.md and
+ *   docs/engine.md);
+ * - `LOCK` — held while the index is open;
+ * - `NNNNNN.chunks`, `NNNNNN.sparse`, `NNNNNN.bloom` — one table.
+ *
+ * @module
+ */
+import { ArrayCursor, type Cursor, MergeCursor, type StartBound, TableCursor } from "./_cursor.ts";
+import { keyString } from "./_key_string.ts";
+import { Lru } from "./_lru.ts";
+import {
+  type CachedChunk,
+  type Entry,
+  parseTableFileName,
+  type ReadStats,
+  TABLE_SUFFIXES,
+  TableBuilder,
+  type TableLayout,
+  type TableMeta,
+  tablePath,
+  TableReader,
+} from "./_table.ts";
+import { checkAndRepair } from "./_consistency.ts";
+import {
+  AlreadyExistsError,
+  ClosedError,
+  ConflictError,
+  CorruptionError,
+  HestiaStoreError,
+  NotFoundError,
+  StateError,
+  UnsupportedFormatError,
+} from "./errors.ts";
+import { decodeManifest, encodeManifest } from "./format/manifest.ts";
+import { writeFileAtomic } from "./fs/atomic.ts";
+import type { FileHandle, FileLock, FileSystem } from "./fs/file_system.ts";
+import { NodeFileSystem } from "./fs/node_fs.ts";
+import { basename, dirname, joinPath } from "./fs/path.ts";
+import {
+  checkFixedUnchanged,
+  DEFAULTS,
+  type FixedOptions,
+  resolveFixed,
+  resolveTuning,
+  type SegmentIndexOptions,
+  TUNABLE_KEYS,
+  type TunableKey,
+  type Tuning,
+  type TuningProblem,
+  validateTuning,
+} from "./options.ts";
+import {
+  assertKeyDescriptor,
+  assertValueDescriptor,
+  compareBytes,
+  descriptorByName,
+  encodeKey,
+  encodeValue,
+  STRING,
+  type TypeDescriptor,
+} from "./type_descriptor.ts";
+
+/** Lifecycle of an index. ERROR is sticky: only `close()` works after it. */
+export type IndexState = "OPENING" | "READY" | "CLOSING" | "CLOSED" | "ERROR";
+
+/** One operation of {@linkcode SegmentIndex.batch}. */
+export type BatchOp<K, V> = { type: "put"; key: K; value: V } | { type: "delete"; key: K };
+
+/** Bounds and direction of {@linkcode SegmentIndex.range}. Bounds are keys; each side takes one of its two forms. */
+export interface RangeOptions<K> {
+  gt?: K;
+  gte?: K;
+  lt?: K;
+  lte?: K;
+  /** Largest key first. @default false */
+  reverse?: boolean;
+  /** Stop after this many entries. @default unlimited */
+  limit?: number;
+}
+
+/** The runtime configuration, from {@linkcode SegmentIndex.config}. */
+export interface IndexConfig {
+  /** Values when the index was opened. */
+  original: Readonly<Tuning>;
+  /** Values now. */
+  current: Readonly<Tuning>;
+  /** Bumped by every successful `applyConfig()`. */
+  revision: number;
+  supportedKeys: readonly TunableKey[];
+}
+
+/** Counters and shape of an index, from {@linkcode SegmentIndex.stats}. */
+export interface IndexStats {
+  readonly gets: number;
+  readonly puts: number;
+  readonly deletes: number;
+  /** Write caches written to delta tables (background, inline and explicit). */
+  readonly flushes: number;
+  /** Flushes a write ran itself because a write-cache limit was reached. */
+  readonly inlineFlushes: number;
+  readonly compactions: number;
+  readonly splits: number;
+  /** Manifests made durable. */
+  readonly commits: number;
+  readonly bloomChecks: number;
+  readonly bloomNegatives: number;
+  readonly bloomFalsePositives: number;
+  readonly chunkCacheHits: number;
+  readonly chunkCacheMisses: number;
+  readonly segments: number;
+  readonly loadedSegments: number;
+  readonly segmentCacheEvictions: number;
+  readonly chunkCacheSize: number;
+  readonly openTables: number;
+  /** Keys in write caches (an upper bound). */
+  readonly bufferedKeys: number;
+  /** Entries in tables, tombstones and shadowed versions included. */
+  readonly tableKeys: number;
+  readonly deltaTables: number;
+  readonly openIterators: number;
+}
+
+/** What {@linkcode SegmentIndex.checkAndRepairConsistency} checked and did. */
+export interface ConsistencyReport {
+  segmentsChecked: number;
+  tablesChecked: number;
+  chunksChecked: number;
+  keysChecked: number;
+  /** Problems found, each with what was done about it. */
+  problems: { table?: number; segment?: number; problem: string; action: string }[];
+  /** Orphan files removed. */
+  removedFiles: string[];
+  /** Tables whose Bloom filter or sparse index was rebuilt from the data. */
+  rebuilt: { fileNo: number; file: "bloom" | "sparse" }[];
+}
+
+const MANIFEST = "MANIFEST";
+const LOCK = "LOCK";
+/** Version of the JSON inside MANIFEST. Part of the on-disk format; bump instead of editing. */
+const MANIFEST_VERSION = 1;
+/** Frozen layers one segment keeps before they are merged into one. */
+const MAX_LAYERS = 4;
+/** A maintenance slice gives the event loop back after this many milliseconds. */
+const SLICE_MS = 4;
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** A frozen write cache: immutable once frozen, sorted lazily for iterators. */
+class Layer {
+  readonly map: Map<string, Entry>;
+  /** Open iterators that captured this layer while it was a segment's active map. */
+  sharers = 0;
+  #sorted: Entry[] | undefined;
+
+  constructor(map: Map<string, Entry>) {
+    this.map = map;
+  }
+
+  sorted(): Entry[] {
+    if (!this.#sorted) {
+      const keys = [...this.map.keys()].sort();
+      this.#sorted = keys.map((k) => this.map.get(k)!);
+    }
+    return this.#sorted;
+  }
+}
+
+interface SegmentVersion {
+  readonly main: TableMeta | undefined;
+  /** Oldest first. */
+  readonly deltas: readonly TableMeta[];
+  /** Oldest first. */
+  readonly layers: readonly Layer[];
+}
+
+class Segment {
+  readonly id: number;
+  /** Exclusive lower bound; undefined for the first segment. */
+  lower: Uint8Array | undefined;
+  /** Inclusive upper bound; undefined for the last segment. */
+  upper: Uint8Array | undefined;
+  version: SegmentVersion;
+  active = new Map<string, Entry>();
+  /** Set while iterators share the active map; a write then freezes it first. */
+  activeLayer: Layer | undefined;
+  /** Keys in the active map and the layers (an upper bound: a key may be in several). */
+  buffered = 0;
+  /** Table readers held while the segment is loaded. */
+  readonly readers = new Map<number, TableReader>();
+  queued = new Set<TaskKind>();
+  retired = false;
+
+  constructor(id: number, lower: Uint8Array | undefined, upper: Uint8Array | undefined, version: SegmentVersion) {
+    this.id = id;
+    this.lower = lower;
+    this.upper = upper;
+    this.version = version;
+  }
+
+  get tableKeys(): number {
+    let n = this.version.main?.entryCount ?? 0;
+    for (const d of this.version.deltas) n += d.entryCount;
+    return n;
+  }
+}
+
+type TaskKind = "flush" | "compact" | "split";
+
+interface SegmentSnapshot {
+  segment: Segment;
+  version: SegmentVersion;
+  /** The active map shared at capture, if it held anything. */
+  activeLayer: Layer | undefined;
+}
+
+interface ManifestJson {
+  version: number;
+  fixed: FixedOptions;
+  tuning: Tuning;
+  nextFileNo: number;
+  nextSegmentId: number;
+  segments: {
+    id: number;
+    upper: string | null;
+    main: TableMeta | null;
+    deltas: TableMeta[];
+  }[];
+}
+
+function toHex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+function fromHex(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as { setImmediate?: (fn: () => void) => void };
+  return new Promise((resolve) => g.setImmediate ? g.setImmediate(resolve) : setTimeout(resolve, 0));
+}
+
+/**
+ * An ordered key-value index on disk.
+ *
+ * `get` is synchronous. `put`, `delete` and `batch` apply synchronously — a
+ * `get` right after sees the write — and return a promise that resolves
+ * when the write is durable at the index's durability setting; this index
+ * has no write-ahead log yet, so the promise is already resolved and a write
+ * becomes durable with the next completed `flush()` (or `close()`).
+ *
+ * Not safe to share across threads; safe to use from any number of async
+ * tasks of one event loop.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { MemoryFileSystem, SegmentIndex, STRING, INT32 } from "./mod.ts";
+ * const index = await SegmentIndex.create("/db", { fs: new MemoryFileSystem(), keyType: STRING, valueType: INT32 });
+ * index.put("apple", 3);
+ * index.put("pear", 5);
+ * assertEquals(index.get("apple"), 3);
+ * assertEquals([...index.range({ gte: "b" })], [["pear", 5]]);
+ * await index.close();
+ * ```
+ */
+export class SegmentIndex<K = string, V = string> {
+  readonly #fs: FileSystem;
+  readonly #dir: string;
+  readonly #name: string;
+  readonly #keyType: TypeDescriptor<K>;
+  readonly #valueType: TypeDescriptor<V>;
+  readonly #fixed: FixedOptions;
+  readonly #layout: TableLayout;
+  readonly #deltaFileLimit: number;
+  readonly #lock: FileLock;
+  readonly #openedAt: number;
+  readonly #original: Tuning;
+  #tuning: Tuning;
+  #revision = 0;
+  #state: IndexState = "OPENING";
+  #error: Error | undefined;
+
+  #segments: Segment[];
+  #nextFileNo: number;
+  #nextSegmentId: number;
+  #buffered = 0;
+
+  readonly #loaded: Lru<Segment, true>;
+  readonly #chunkCache: Lru<number, CachedChunk>;
+  readonly #readers = new Map<number, { reader: TableReader; pins: number }>();
+  readonly #readStats: ReadStats = {
+    bloomChecks: 0,
+    bloomNegatives: 0,
+    bloomFalsePositives: 0,
+    chunkCacheHits: 0,
+    chunkCacheMisses: 0,
+  };
+
+  readonly #counts = {
+    gets: 0,
+    puts: 0,
+    deletes: 0,
+    flushes: 0,
+    inlineFlushes: 0,
+    compactions: 0,
+    splits: 0,
+    commits: 0,
+  };
+
+  /** Bumped by every change the manifest records. */
+  #generation = 0;
+  #durableGeneration = 0;
+  #dirty = false;
+  #unsynced: FileHandle[] = [];
+  /** Tables no longer live, with the generation from which no manifest names them. */
+  readonly #obsolete = new Map<number, number>();
+  readonly #iterators = new Set<RangeIterator<K, V>>();
+
+  #tasks: { kind: TaskKind; segment: Segment }[] = [];
+  #worker: Promise<void> | undefined;
+  #commitChain: Promise<void> = RESOLVED;
+  #closing: Promise<void> | undefined;
+
+  private constructor(
+    fs: FileSystem,
+    dir: string,
+    name: string,
+    keyType: TypeDescriptor<K>,
+    valueType: TypeDescriptor<V>,
+    manifest: ManifestJson,
+    lock: FileLock,
+    openedAt: number,
+    deltaFileLimit: number,
+  ) {
+    this.#fs = fs;
+    this.#dir = dir;
+    this.#name = name;
+    this.#keyType = keyType;
+    this.#valueType = valueType;
+    this.#fixed = manifest.fixed;
+    this.#layout = {
+      chunkKeyLimit: manifest.fixed.chunkKeyLimit,
+      chunkByteTarget: manifest.fixed.chunkByteTarget,
+      bloomBitsPerKey: manifest.fixed.bloomBitsPerKey,
+    };
+    this.#deltaFileLimit = deltaFileLimit;
+    this.#lock = lock;
+    this.#openedAt = openedAt;
+    this.#original = { ...manifest.tuning };
+    this.#tuning = { ...manifest.tuning };
+    this.#nextFileNo = manifest.nextFileNo;
+    this.#nextSegmentId = manifest.nextSegmentId;
+    let lower: Uint8Array | undefined;
+    this.#segments = manifest.segments.map((s) => {
+      const upper = s.upper === null ? undefined : fromHex(s.upper);
+      const seg = new Segment(s.id, lower, upper, { main: s.main ?? undefined, deltas: s.deltas, layers: [] });
+      lower = upper;
+      return seg;
+    });
+    this.#loaded = new Lru(this.#tuning.segmentCacheLimit, (seg) => this.#unload(seg));
+    this.#chunkCache = new Lru(this.#tuning.chunkCacheLimit);
+  }
+
+  /**
+   * Creates a new index in `directory` (created if missing).
+   *
+   * @throws {AlreadyExistsError} If `directory` already holds an index.
+   * @throws {TypeError | RangeError} If an option is invalid.
+   */
+  static async create<K = string, V = string>(
+    directory: string,
+    options: SegmentIndexOptions<K, V> = {},
+  ): Promise<SegmentIndex<K, V>> {
+    const keyType = (options.keyType ?? STRING) as TypeDescriptor<K>;
+    const valueType = (options.valueType ?? STRING) as TypeDescriptor<V>;
+    assertKeyDescriptor(keyType as TypeDescriptor<unknown>);
+    assertValueDescriptor(valueType as TypeDescriptor<unknown>);
+    const fixed = resolveFixed(options, keyType, valueType);
+    const tuning = resolveTuning(options);
+    const deltaFileLimit = checkDeltaFileLimit(options.deltaFileLimit);
+    const fs = options.fs ?? new NodeFileSystem();
+    const manifestPath = joinPath(directory, MANIFEST);
+    if (fs.stat(manifestPath)) throw new AlreadyExistsError(directory);
+    const existed = fs.stat(directory) !== undefined;
+    fs.mkdir(directory);
+    if (!existed) await fs.syncDir(dirname(directory));
+    const lock = fs.lock(joinPath(directory, LOCK));
+    try {
+      const manifest: ManifestJson = {
+        version: MANIFEST_VERSION,
+        fixed,
+        tuning,
+        nextFileNo: 1,
+        nextSegmentId: 2,
+        segments: [{ id: 1, upper: null, main: null, deltas: [] }],
+      };
+      await writeFileAtomic(fs, manifestPath, encodeManifest(manifest));
+      const clock = options.clock ?? Date.now;
+      const index = new SegmentIndex(
+        fs,
+        directory,
+        options.name ?? basename(directory),
+        keyType,
+        valueType,
+        manifest,
+        lock,
+        clock(),
+        deltaFileLimit,
+      );
+      index.#state = "READY";
+      return index;
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+  }
+
+  /**
+   * Opens an existing index. Fixed options, if given, must match what the
+   * index was created with; tunable options given here override the values
+   * the index recorded.
+   *
+   * @throws {NotFoundError} If `directory` holds no index.
+   * @throws {LockedError} If another opener holds the index.
+   * @throws {UnsupportedFormatError} If the index was written by a newer engine.
+   * @throws {CorruptionError} If the manifest is damaged or names missing files.
+   */
+  static async open<K = string, V = string>(
+    directory: string,
+    options: SegmentIndexOptions<K, V> = {},
+  ): Promise<SegmentIndex<K, V>> {
+    const fs = options.fs ?? new NodeFileSystem();
+    const manifestPath = joinPath(directory, MANIFEST);
+    if (!fs.stat(manifestPath)) {
+      throw new NotFoundError(directory, { cause: new Error(`${directory} is not a HestiaStore index (no ${MANIFEST})`) });
+    }
+    const deltaFileLimit = checkDeltaFileLimit(options.deltaFileLimit);
+    const lock = fs.lock(joinPath(directory, LOCK));
+    try {
+      const manifest = parseManifest(decodeManifest(fs.readFile(manifestPath), manifestPath), manifestPath);
+      const keyType = resolveDescriptor("keyType", manifest.fixed.keyType, options.keyType) as TypeDescriptor<K>;
+      const valueType = resolveDescriptor("valueType", manifest.fixed.valueType, options.valueType) as TypeDescriptor<
+        V
+      >;
+      checkFixedUnchanged(manifest.fixed, {
+        chunkKeyLimit: options.chunkKeyLimit,
+        chunkByteTarget: options.chunkByteTarget,
+        bloomBitsPerKey: options.bloomBitsPerKey,
+      });
+      manifest.tuning = resolveTuning(options, manifest.tuning);
+      removeOrphans(fs, directory, manifest);
+      const clock = options.clock ?? Date.now;
+      const index = new SegmentIndex(
+        fs,
+        directory,
+        options.name ?? basename(directory),
+        keyType,
+        valueType,
+        manifest,
+        lock,
+        clock(),
+        deltaFileLimit,
+      );
+      index.#state = "READY";
+      return index;
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+  }
+
+  /** Opens the index in `directory`, or resolves to `undefined` if there is none. */
+  static async tryOpen<K = string, V = string>(
+    directory: string,
+    options: SegmentIndexOptions<K, V> = {},
+  ): Promise<SegmentIndex<K, V> | undefined> {
+    const fs = options.fs ?? new NodeFileSystem();
+    if (!fs.stat(joinPath(directory, MANIFEST))) return undefined;
+    return await SegmentIndex.open(directory, { ...options, fs });
+  }
+
+  /** The index's name (metrics and the agent report it). */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** The directory the index lives in. */
+  get directory(): string {
+    return this.#dir;
+  }
+
+  get state(): IndexState {
+    return this.#state;
+  }
+
+  /** When this open of the index began, in epoch milliseconds. Counters restart from zero at each open. */
+  get openedAt(): number {
+    return this.#openedAt;
+  }
+
+  /**
+   * Counters since this open, and the current shape of the index. A plain
+   * frozen object taken in one synchronous step; it never does I/O.
+   */
+  stats(): IndexStats {
+    let bufferedKeys = 0, tableKeys = 0, deltaTables = 0;
+    for (const seg of this.#segments) {
+      bufferedKeys += seg.buffered;
+      tableKeys += seg.tableKeys;
+      deltaTables += seg.version.deltas.length;
+    }
+    return Object.freeze({
+      ...this.#counts,
+      ...this.#readStats,
+      segments: this.#segments.length,
+      loadedSegments: this.#loaded.size,
+      segmentCacheEvictions: this.#loaded.evictions,
+      chunkCacheSize: this.#chunkCache.size,
+      openTables: this.#readers.size,
+      bufferedKeys,
+      tableKeys,
+      deltaTables,
+      openIterators: this.#iterators.size,
+    });
+  }
+
+  /** The value stored for `key`, or `undefined` if there is none. */
+  get(key: K): V | undefined {
+    this.#checkReady();
+    const kb = encodeKey(this.#keyType, key);
+    this.#counts.gets++;
+    const entry = this.#lookup(this.#route(kb), kb);
+    return entry?.value === undefined ? undefined : this.#valueType.decode(entry.value);
+  }
+
+  /** Stores `value` under `key`. Applies at once; see the class doc for the returned promise. */
+  put(key: K, value: V): Promise<void> {
+    this.#checkReady();
+    const kb = encodeKey(this.#keyType, key);
+    const vb = encodeValue(this.#valueType, value);
+    this.#counts.puts++;
+    this.#apply(kb, vb);
+    return RESOLVED;
+  }
+
+  /** Removes `key` (a tombstone until compaction). Applies at once. */
+  delete(key: K): Promise<void> {
+    this.#checkReady();
+    const kb = encodeKey(this.#keyType, key);
+    this.#counts.deletes++;
+    this.#apply(kb, undefined);
+    return RESOLVED;
+  }
+
+  /**
+   * Applies several puts and deletes, in order. Every operation is checked
+   * before any applies: a bad one throws and leaves the index unchanged.
+   */
+  batch(ops: Iterable<BatchOp<K, V>>): Promise<void> {
+    this.#checkReady();
+    const encoded: [Uint8Array, Uint8Array | undefined][] = [];
+    for (const op of ops) {
+      if (op === null || typeof op !== "object") throw new TypeError(`Batch operation must be an object, got ${op}`);
+      if (op.type === "put") encoded.push([encodeKey(this.#keyType, op.key), encodeValue(this.#valueType, op.value)]);
+      else if (op.type === "delete") encoded.push([encodeKey(this.#keyType, op.key), undefined]);
+      else throw new TypeError(`Batch operation type must be "put" or "delete", got ${JSON.stringify((op as { type: unknown }).type)}`);
+    }
+    for (const [kb, vb] of encoded) {
+      if (vb === undefined) this.#counts.deletes++;
+      else this.#counts.puts++;
+      this.#apply(kb, vb);
+    }
+    return RESOLVED;
+  }
+
+  /**
+   * Entries in key order (or reverse) between the bounds, as `[key, value]`
+   * pairs. The iterator reads a snapshot taken now: writes, flushes,
+   * compactions and splits that happen while it is open do not change what
+   * it returns. Finish it or call `close()` (a `break` in `for…of` does)
+   * to release what it holds.
+   */
+  range(options: RangeOptions<K> = {}): RangeIterator<K, V> {
+    this.#checkReady();
+    const lower = this.#bound(options, "gt", "gte");
+    const upper = this.#bound(options, "lt", "lte");
+    const limit = options.limit ?? Infinity;
+    if (limit !== Infinity && (!Number.isInteger(limit) || limit < 0)) {
+      throw new RangeError(`Range option 'limit' must be a non-negative integer, got ${limit}`);
+    }
+    const snapshots: SegmentSnapshot[] = [];
+    let first = lower ? this.#routeIndex(lower.key) : 0;
+    const last = upper ? this.#routeIndex(upper.key) : this.#segments.length - 1;
+    const empty = lower && upper &&
+      (compareBytes(lower.key, upper.key) > 0 ||
+        (compareBytes(lower.key, upper.key) === 0 && (lower.exclusive || upper.exclusive)));
+    if (empty) first = last + 1;
+    for (let i = first; i <= last; i++) snapshots.push(this.#capture(this.#segments[i]));
+    if (options.reverse) snapshots.reverse();
+    const iterator = new RangeIterator<K, V>(this.#iteratorHost, snapshots, lower, upper, !!options.reverse, limit);
+    this.#iterators.add(iterator);
+    return iterator;
+  }
+
+  /** Flushes every write cache to disk; resolves once the data is durable. */
+  async flush(): Promise<void> {
+    this.#checkReady();
+    this.#guard(() => {
+      for (const seg of this.#segments) this.#spill(seg);
+    });
+    await this.#commit();
+  }
+
+  /**
+   * Flushes, then compacts every segment that has delta tables (splitting
+   * those that grew past the threshold); resolves once all of it is durable.
+   */
+  async compact(): Promise<void> {
+    this.#checkReady();
+    this.#guard(() => {
+      for (const seg of this.#segments) this.#spill(seg);
+    });
+    for (const seg of this.#segments) if (seg.version.deltas.length > 0) this.#enqueue("compact", seg);
+    await this.#idle();
+    this.#checkReady();
+    await this.#commit();
+  }
+
+  /** The runtime configuration: original and current values of every tunable option. */
+  config(): IndexConfig {
+    return {
+      original: Object.freeze({ ...this.#original }),
+      current: Object.freeze({ ...this.#tuning }),
+      revision: this.#revision,
+      supportedKeys: TUNABLE_KEYS,
+    };
+  }
+
+  /** Checks a change of tunable options without applying it; returns the problems (none if valid). */
+  validateConfig(patch: Partial<Record<string, unknown>>): TuningProblem[] {
+    return validateTuning({ ...this.#tuning, ...patch });
+  }
+
+  /**
+   * Applies a change of tunable options atomically: all of it or, with a
+   * problem, none of it. The change is persisted with the next commit.
+   *
+   * @param expectedRevision If given, the change applies only if the configuration is still at this revision.
+   * @throws {RangeError | TypeError} If a value or a cross-key rule is violated (the message lists every problem).
+   * @throws {ConflictError} If the revision moved on.
+   */
+  applyConfig(patch: Partial<Record<string, unknown>>, expectedRevision?: number): IndexConfig {
+    this.#checkReady();
+    if (expectedRevision !== undefined && expectedRevision !== this.#revision) {
+      throw new ConflictError(`The configuration of index '${this.#name}'`, expectedRevision, this.#revision);
+    }
+    const problems = this.validateConfig(patch);
+    if (problems.length > 0) {
+      const message = `Invalid configuration change: ${problems.map((p) => p.message).join("; ")}`;
+      throw problems.some((p) => p.message.includes("must be an integer") || p.message.includes("not a tunable"))
+        ? new TypeError(message)
+        : new RangeError(message);
+    }
+    this.#tuning = { ...this.#tuning, ...(patch as Partial<Tuning>) };
+    this.#revision++;
+    this.#loaded.limit = this.#tuning.segmentCacheLimit;
+    this.#chunkCache.limit = this.#tuning.chunkCacheLimit;
+    this.#changed();
+    for (const seg of this.#segments) {
+      this.#afterWrite(seg);
+      const main = seg.version.main;
+      if (main && main.entryCount >= this.#tuning.segmentSplitKeyThreshold) this.#enqueue("split", seg);
+    }
+    this.#kick();
+    return this.config();
+  }
+
+  /**
+   * Verifies every table of every segment — checksums of all files, key
+   * order, that each key routes to its segment, Bloom filter membership of
+   * every key — and that the manifest matches the files present. Rebuilds
+   * a damaged Bloom filter or sparse index from the data and removes orphan
+   * files. Data damage cannot be repaired: it is reported, and the index
+   * moves to ERROR.
+   */
+  async checkAndRepairConsistency(): Promise<ConsistencyReport> {
+    this.#checkReady();
+    await this.#idle();
+    this.#checkReady();
+    const report = await checkAndRepair({
+      fs: this.#fs,
+      dir: this.#dir,
+      layout: this.#layout,
+      segments: this.#segments.map((s) => ({ id: s.id, lower: s.lower, upper: s.upper, tables: this.#tablesOf(s) })),
+      liveFiles: this.#liveFileNos(),
+      dropReader: (fileNo) => this.#dropCachedReader(fileNo),
+    });
+    if (report.problems.some((p) => p.action.startsWith("none"))) {
+      this.#fail(new CorruptionError(this.#dir, 0, report.problems.map((p) => p.problem).join("; ")));
+    }
+    return report;
+  }
+
+  /**
+   * Flushes and closes the index and releases its lock. Open iterators are
+   * closed. A second call returns the same promise; after it resolves,
+   * further calls do nothing.
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closing = this.#closeNow();
+    return this.#closing;
+  }
+
+  async #closeNow(): Promise<void> {
+    const failed = this.#state === "ERROR";
+    if (!failed) this.#state = "CLOSING";
+    let error: unknown;
+    try {
+      await this.#idle();
+      if (!failed && this.#state === "CLOSING") {
+        for (const seg of this.#segments) this.#spill(seg);
+        this.#dirty = this.#dirty || this.#generation > this.#durableGeneration;
+        await this.#commitNow();
+      }
+    } catch (e) {
+      error = e;
+    } finally {
+      for (const it of [...this.#iterators]) it.close();
+      for (const h of this.#unsynced) h.close();
+      this.#unsynced = [];
+      this.#loaded.clear();
+      for (const { reader } of this.#readers.values()) reader.close();
+      this.#readers.clear();
+      this.#lock.release();
+      this.#state = "CLOSED";
+    }
+    if (error !== undefined && !failed) throw error;
+  }
+
+  // ---- write path ----
+
+  #apply(kb: Uint8Array, vb: Uint8Array | undefined): void {
+    const seg = this.#route(kb);
+    if (seg.activeLayer) {
+      if (seg.activeLayer.sharers > 0) this.#freezeActive(seg);
+      else seg.activeLayer = undefined;
+    }
+    const before = seg.active.size;
+    seg.active.set(keyString(kb), { key: kb, value: vb });
+    if (seg.active.size > before) {
+      seg.buffered++;
+      this.#buffered++;
+    }
+    this.#afterWrite(seg);
+  }
+
+  /** Enforces the write-cache limits after a write to `seg`. */
+  #afterWrite(seg: Segment): void {
+    const t = this.#tuning;
+    if (seg.buffered >= t.segmentWriteCacheKeyLimitDuringMaintenance) {
+      this.#counts.inlineFlushes++;
+      this.#guard(() => this.#spill(seg));
+      this.#kick();
+    } else if (seg.buffered >= t.segmentWriteCacheKeyLimit) {
+      this.#enqueue("flush", seg);
+    }
+    if (this.#buffered >= t.indexBufferedWriteKeyLimit) {
+      let largest = seg;
+      for (const s of this.#segments) if (s.buffered > largest.buffered) largest = s;
+      this.#counts.inlineFlushes++;
+      this.#guard(() => this.#spill(largest));
+      this.#kick();
+    }
+  }
+
+  /** Moves the active map into the frozen layers, so iterators that share it keep their view. */
+  #freezeActive(seg: Segment): void {
+    let layers = [...seg.version.layers, seg.activeLayer!];
+    if (layers.length > MAX_LAYERS) {
+      const merged = new Map<string, Entry>();
+      for (const layer of layers) for (const [k, e] of layer.map) merged.set(k, e);
+      layers = [new Layer(merged)];
+    }
+    seg.version = { ...seg.version, layers };
+    seg.active = new Map();
+    seg.activeLayer = undefined;
+  }
+
+  /** Writes the segment's write cache to a new delta table (synchronously; synced at the next commit). */
+  #spill(seg: Segment): void {
+    if (seg.buffered === 0 || seg.retired) return;
+    const merged = new Map<string, Entry>();
+    for (const layer of seg.version.layers) for (const [k, e] of layer.map) merged.set(k, e);
+    for (const [k, e] of seg.active) merged.set(k, e);
+    const keys = [...merged.keys()].sort();
+    const meta = this.#writeTable(keys.map((k) => merged.get(k)!));
+    seg.version = { main: seg.version.main, deltas: [...seg.version.deltas, meta], layers: [] };
+    seg.active = new Map();
+    seg.activeLayer = undefined;
+    this.#buffered -= seg.buffered;
+    seg.buffered = 0;
+    seg.queued.delete("flush");
+    this.#counts.flushes++;
+    this.#changed();
+    if (seg.version.deltas.length >= this.#deltaFileLimit) this.#enqueue("compact", seg);
+  }
+
+  #writeTable(entries: Iterable<Entry>): TableMeta {
+    const builder = new TableBuilder(this.#fs, this.#dir, this.#nextFileNo++, this.#layout);
+    try {
+      for (const e of entries) builder.add(e.key, e.value);
+      const { meta, unsynced } = builder.finish();
+      this.#unsynced.push(...unsynced);
+      return meta;
+    } catch (e) {
+      builder.abort();
+      throw e;
+    }
+  }
+
+  // ---- read path ----
+
+  #routeIndex(kb: Uint8Array): number {
+    const segs = this.#segments;
+    let lo = 0, hi = segs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareBytes(segs[mid].upper!, kb) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  #route(kb: Uint8Array): Segment {
+    return this.#segments[this.#routeIndex(kb)];
+  }
+
+  #lookup(seg: Segment, kb: Uint8Array): Entry | undefined {
+    if (seg.buffered > 0) {
+      const ks = keyString(kb);
+      const hit = seg.active.get(ks);
+      if (hit) return hit;
+      const layers = seg.version.layers;
+      for (let i = layers.length - 1; i >= 0; i--) {
+        const e = layers[i].map.get(ks);
+        if (e) return e;
+      }
+    }
+    const { main, deltas } = seg.version;
+    if (!main && deltas.length === 0) return undefined;
+    return this.#guard(() => {
+      this.#touch(seg);
+      for (let i = deltas.length - 1; i >= 0; i--) {
+        const e = this.#segmentReader(seg, deltas[i]).get(kb);
+        if (e) return e;
+      }
+      return main ? this.#segmentReader(seg, main).get(kb) : undefined;
+    });
+  }
+
+  #touch(seg: Segment): void {
+    if (this.#loaded.get(seg) === undefined) this.#loaded.set(seg, true);
+  }
+
+  #unload(seg: Segment): void {
+    for (const fileNo of seg.readers.keys()) this.#releaseReader(fileNo);
+    seg.readers.clear();
+  }
+
+  #segmentReader(seg: Segment, meta: TableMeta): TableReader {
+    let reader = seg.readers.get(meta.fileNo);
+    if (!reader) {
+      reader = this.#acquireReader(meta);
+      seg.readers.set(meta.fileNo, reader);
+    }
+    return reader;
+  }
+
+  #acquireReader(meta: TableMeta): TableReader {
+    let slot = this.#readers.get(meta.fileNo);
+    if (!slot) {
+      slot = {
+        reader: new TableReader(this.#fs, this.#dir, meta, this.#layout, this.#chunkCache, this.#readStats),
+        pins: 0,
+      };
+      this.#readers.set(meta.fileNo, slot);
+    }
+    slot.pins++;
+    return slot.reader;
+  }
+
+  #releaseReader(fileNo: number): void {
+    const slot = this.#readers.get(fileNo);
+    if (!slot) return;
+    if (--slot.pins === 0) {
+      slot.reader.close();
+      this.#readers.delete(fileNo);
+    }
+  }
+
+  /** Releases the segment's readers of tables its version no longer names. */
+  #dropStaleReaders(seg: Segment): void {
+    const live = new Set(this.#tablesOf(seg).map((t) => t.fileNo));
+    for (const fileNo of [...seg.readers.keys()]) {
+      if (!live.has(fileNo)) {
+        seg.readers.delete(fileNo);
+        this.#releaseReader(fileNo);
+      }
+    }
+  }
+
+  #dropCachedReader(fileNo: number): void {
+    for (const seg of this.#segments) {
+      if (seg.readers.delete(fileNo)) this.#releaseReader(fileNo);
+    }
+  }
+
+  #tablesOf(seg: Segment): TableMeta[] {
+    return seg.version.main ? [seg.version.main, ...seg.version.deltas] : [...seg.version.deltas];
+  }
+
+  // ---- iterators ----
+
+  #bound(options: RangeOptions<K>, exclusive: "gt" | "lt", inclusive: "gte" | "lte"): StartBound | undefined {
+    if (options[exclusive] !== undefined && options[inclusive] !== undefined) {
+      throw new TypeError(`Range options '${exclusive}' and '${inclusive}' can't both be given`);
+    }
+    if (options[exclusive] !== undefined) return { key: encodeKey(this.#keyType, options[exclusive]), exclusive: true };
+    if (options[inclusive] !== undefined) return { key: encodeKey(this.#keyType, options[inclusive]), exclusive: false };
+    return undefined;
+  }
+
+  #capture(seg: Segment): SegmentSnapshot {
+    let activeLayer: Layer | undefined;
+    if (seg.active.size > 0) {
+      seg.activeLayer ??= new Layer(seg.active);
+      activeLayer = seg.activeLayer;
+      activeLayer.sharers++;
+    }
+    return { segment: seg, version: seg.version, activeLayer };
+  }
+
+  /** What iterators may use of the index, without access to the rest. */
+  readonly #iteratorHost: IteratorHost<K, V> = {
+    keyType: () => this.#keyType,
+    valueType: () => this.#valueType,
+    check: () => this.#checkOpen(),
+    acquire: (meta) => this.#guard(() => this.#acquireReader(meta)),
+    release: (fileNo) => this.#releaseReader(fileNo),
+    guard: (fn) => this.#guard(fn),
+    closed: (it) => {
+      this.#iterators.delete(it);
+      this.#deleteObsolete();
+    },
+  };
+
+  // ---- maintenance ----
+
+  #enqueue(kind: TaskKind, seg: Segment): void {
+    if (seg.queued.has(kind) || seg.retired) return;
+    seg.queued.add(kind);
+    this.#tasks.push({ kind, segment: seg });
+    this.#kick();
+  }
+
+  /** Starts the background worker unless it runs already. */
+  #kick(): void {
+    if (this.#worker || this.#state !== "READY") return;
+    this.#worker = this.#work().finally(() => {
+      this.#worker = undefined;
+    });
+  }
+
+  async #work(): Promise<void> {
+    await yieldToEventLoop();
+    try {
+      while (this.#tasks.length > 0 && this.#state === "READY") {
+        const task = this.#tasks.shift()!;
+        task.segment.queued.delete(task.kind);
+        if (task.segment.retired) continue;
+        if (task.kind === "flush") this.#spill(task.segment);
+        else if (task.kind === "compact") await this.#compactSegment(task.segment);
+        else await this.#splitSegment(task.segment);
+      }
+      if (this.#state === "READY" && this.#dirty) await this.#commit();
+    } catch (e) {
+      this.#fail(e);
+    }
+  }
+
+  /** Resolves once the worker has no task left. */
+  async #idle(): Promise<void> {
+    while (this.#worker) await this.#worker;
+  }
+
+  /** Merges the segment's tables into a new main table, dropping tombstones. */
+  async #compactSegment(seg: Segment): Promise<void> {
+    const inputs = this.#tablesOf(seg);
+    if (inputs.length === 0 || (inputs.length === 1 && seg.version.main)) return;
+    const inputDeltas = new Set(seg.version.deltas);
+    const readers = inputs.map((meta) => this.#acquireReader(meta));
+    let builder: TableBuilder | undefined;
+    try {
+      const cursors: Cursor[] = readers.map((r) => new TableCursor(r, undefined, false)).reverse();
+      const merged = new MergeCursor(cursors, false, false);
+      builder = new TableBuilder(this.#fs, this.#dir, this.#nextFileNo++, this.#layout);
+      let sliceStart = performance.now();
+      for (; merged.current; merged.next()) {
+        builder.add(merged.current.key, merged.current.value);
+        if (performance.now() - sliceStart > SLICE_MS) {
+          await yieldToEventLoop();
+          if (this.#state !== "READY" || seg.retired) {
+            builder.abort();
+            return;
+          }
+          sliceStart = performance.now();
+        }
+      }
+      let main: TableMeta | undefined;
+      if (builder.entryCount > 0) {
+        const { meta, unsynced } = builder.finish();
+        this.#unsynced.push(...unsynced);
+        main = meta;
+      } else {
+        builder.abort();
+      }
+      builder = undefined;
+      seg.version = {
+        main,
+        deltas: seg.version.deltas.filter((d) => !inputDeltas.has(d)),
+        layers: seg.version.layers,
+      };
+      this.#counts.compactions++;
+      this.#changed();
+      for (const meta of inputs) this.#obsolete.set(meta.fileNo, this.#generation);
+      this.#dropStaleReaders(seg);
+      if (main && main.entryCount >= this.#tuning.segmentSplitKeyThreshold) this.#enqueue("split", seg);
+    } catch (e) {
+      builder?.abort();
+      throw e;
+    } finally {
+      for (const r of readers) this.#releaseReader(r.meta.fileNo);
+    }
+  }
+
+  /**
+   * Splits a segment whose main table passed the threshold: the lower half
+   * of its keys and the upper half become two new segments. Writes that
+   * arrive meanwhile are partitioned between them at the end.
+   */
+  async #splitSegment(seg: Segment): Promise<void> {
+    const main = seg.version.main;
+    if (!main || main.entryCount < Math.max(2, this.#tuning.segmentSplitKeyThreshold)) return;
+    const half = Math.floor(main.entryCount / 2);
+    const reader = this.#acquireReader(main);
+    let low: TableBuilder | undefined, high: TableBuilder | undefined;
+    try {
+      low = new TableBuilder(this.#fs, this.#dir, this.#nextFileNo++, this.#layout);
+      high = new TableBuilder(this.#fs, this.#dir, this.#nextFileNo++, this.#layout);
+      let splitKey: Uint8Array | undefined;
+      let sliceStart = performance.now();
+      for (const cursor = new TableCursor(reader, undefined, false); cursor.current; cursor.next()) {
+        const { key, value } = cursor.current;
+        if (low.entryCount < half) {
+          low.add(key, value);
+          splitKey = key;
+        } else {
+          high.add(key, value);
+        }
+        if (performance.now() - sliceStart > SLICE_MS) {
+          await yieldToEventLoop();
+          if (this.#state !== "READY" || seg.retired || seg.version.main !== main) {
+            low.abort();
+            high.abort();
+            return;
+          }
+          sliceStart = performance.now();
+        }
+      }
+      const lowTable = low.finish();
+      const highTable = high.finish();
+      this.#unsynced.push(...lowTable.unsynced, ...highTable.unsynced);
+      low = high = undefined;
+      // Everything newer than the split main table, partitioned at the split key.
+      const newer = this.#newerThanMain(seg);
+      const cut = newer.findIndex((e) => compareBytes(e.key, splitKey!) > 0);
+      const lowNewer = cut < 0 ? newer : newer.slice(0, cut);
+      const highNewer = cut < 0 ? [] : newer.slice(cut);
+      const lower = new Segment(this.#nextSegmentId++, seg.lower, splitKey, {
+        main: lowTable.meta,
+        deltas: lowNewer.length > 0 ? [this.#writeTable(lowNewer)] : [],
+        layers: [],
+      });
+      const upper = new Segment(this.#nextSegmentId++, splitKey, seg.upper, {
+        main: highTable.meta,
+        deltas: highNewer.length > 0 ? [this.#writeTable(highNewer)] : [],
+        layers: [],
+      });
+      const at = this.#segments.indexOf(seg);
+      this.#segments = [...this.#segments.slice(0, at), lower, upper, ...this.#segments.slice(at + 1)];
+      this.#buffered -= seg.buffered;
+      seg.retired = true;
+      this.#counts.splits++;
+      this.#changed();
+      for (const meta of this.#tablesOf(seg)) this.#obsolete.set(meta.fileNo, this.#generation);
+      this.#loaded.delete(seg);
+      this.#unload(seg);
+    } catch (e) {
+      low?.abort();
+      high?.abort();
+      throw e;
+    } finally {
+      this.#releaseReader(main.fileNo);
+    }
+  }
+
+  /** The segment's deltas, layers and active map merged (newest wins, tombstones kept), in key order. */
+  #newerThanMain(seg: Segment): Entry[] {
+    const merged = new Map<string, Entry>();
+    for (const delta of seg.version.deltas) {
+      const reader = this.#acquireReader(delta);
+      try {
+        for (const cursor = new TableCursor(reader, undefined, false); cursor.current; cursor.next()) {
+          merged.set(keyString(cursor.current.key), cursor.current);
+        }
+      } finally {
+        this.#releaseReader(delta.fileNo);
+      }
+    }
+    for (const layer of seg.version.layers) for (const [k, e] of layer.map) merged.set(k, e);
+    for (const [k, e] of seg.active) merged.set(k, e);
+    return [...merged.keys()].sort().map((k) => merged.get(k)!);
+  }
+
+  // ---- commit and cleanup ----
+
+  #changed(): void {
+    this.#generation++;
+    this.#dirty = true;
+  }
+
+  /** Makes the current state durable; commits run one at a time, in order. */
+  #commit(): Promise<void> {
+    const run = this.#commitChain.then(() => this.#commitNow());
+    this.#commitChain = run.catch(() => {});
+    return run;
+  }
+
+  async #commitNow(): Promise<void> {
+    if (this.#state === "ERROR") throw this.#stateError();
+    if (!this.#dirty) return;
+    this.#dirty = false;
+    const generation = this.#generation;
+    const manifest = this.#manifestJson();
+    const unsynced = this.#unsynced;
+    this.#unsynced = [];
+    try {
+      for (const handle of unsynced) {
+        await handle.sync();
+        handle.close();
+      }
+      if (unsynced.length > 0) await this.#fs.syncDir(this.#dir);
+      await writeFileAtomic(this.#fs, joinPath(this.#dir, MANIFEST), encodeManifest(manifest));
+      this.#durableGeneration = generation;
+      this.#counts.commits++;
+      this.#deleteObsolete();
+    } catch (e) {
+      for (const handle of unsynced) handle.close();
+      this.#fail(e);
+      throw e;
+    }
+  }
+
+  #manifestJson(): ManifestJson {
+    return {
+      version: MANIFEST_VERSION,
+      fixed: this.#fixed,
+      tuning: { ...this.#tuning },
+      nextFileNo: this.#nextFileNo,
+      nextSegmentId: this.#nextSegmentId,
+      segments: this.#segments.map((s) => ({
+        id: s.id,
+        upper: s.upper === undefined ? null : toHex(s.upper),
+        main: s.version.main ?? null,
+        deltas: [...s.version.deltas],
+      })),
+    };
+  }
+
+  #liveFileNos(): Set<number> {
+    const live = new Set<number>();
+    for (const seg of this.#segments) for (const t of this.#tablesOf(seg)) live.add(t.fileNo);
+    return live;
+  }
+
+  /** Removes obsolete tables that no durable manifest and no open iterator needs. */
+  #deleteObsolete(): void {
+    if (this.#obsolete.size === 0 || this.#state === "ERROR") return;
+    const pinned = new Set<number>();
+    for (const it of this.#iterators) for (const fileNo of it.fileNos) pinned.add(fileNo);
+    for (const [fileNo, generation] of this.#obsolete) {
+      if (generation > this.#durableGeneration || pinned.has(fileNo) || this.#readers.has(fileNo)) continue;
+      this.#guard(() => {
+        for (const suffix of TABLE_SUFFIXES) {
+          const path = tablePath(this.#dir, fileNo, suffix);
+          if (this.#fs.stat(path)) this.#fs.remove(path);
+        }
+      });
+      this.#obsolete.delete(fileNo);
+    }
+  }
+
+  // ---- state ----
+
+  #checkOpen(): void {
+    if (this.#state === "CLOSED") throw new ClosedError(`Index '${this.#name}' is closed`);
+    if (this.#state === "ERROR") throw this.#stateError();
+  }
+
+  #checkReady(): void {
+    if (this.#state === "READY") return;
+    this.#checkOpen();
+    throw new StateError(`Index '${this.#name}' is ${this.#state}, not READY`, this.#state);
+  }
+
+  #stateError(): StateError {
+    return new StateError(
+      `Index '${this.#name}' is in ERROR state after: ${this.#error?.message ?? "unknown error"}`,
+      "ERROR",
+      { cause: this.#error },
+    );
+  }
+
+  /** Moves the index to ERROR (sticky). */
+  #fail(e: unknown): void {
+    if (this.#state === "ERROR" || this.#state === "CLOSED") return;
+    this.#error = e instanceof Error ? e : new Error(String(e));
+    this.#state = "ERROR";
+  }
+
+  /** Runs `fn`; an I/O or corruption failure moves the index to ERROR before it propagates. */
+  #guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof HestiaStoreError && !(e instanceof StateError)) this.#fail(e);
+      throw e;
+    }
+  }
+}
+
+/** The index internals a {@linkcode RangeIterator} uses. */
+interface IteratorHost<K, V> {
+  keyType(): TypeDescriptor<K>;
+  valueType(): TypeDescriptor<V>;
+  check(): void;
+  acquire(meta: TableMeta): TableReader;
+  release(fileNo: number): void;
+  guard<T>(fn: () => T): T;
+  closed(it: RangeIterator<K, V>): void;
+}
+
+/**
+ * Iterator over a snapshot of part of the index, from
+ * {@linkcode SegmentIndex.range}. Usable with `for…of` and `for await…of`.
+ */
+export class RangeIterator<K, V> implements IterableIterator<[K, V]> {
+  readonly #host: IteratorHost<K, V>;
+  readonly #segments: SegmentSnapshot[];
+  readonly #lower: StartBound | undefined;
+  readonly #upper: StartBound | undefined;
+  readonly #reverse: boolean;
+  #remaining: number;
+  #at = 0;
+  #cursor: MergeCursor | undefined;
+  #held: number[] = [];
+  #done = false;
+  /** Table files the snapshot may read; they are kept on disk until the iterator closes. */
+  readonly fileNos: ReadonlySet<number>;
+
+  /** @internal Created by {@linkcode SegmentIndex.range}. */
+  constructor(
+    host: IteratorHost<K, V>,
+    segments: SegmentSnapshot[],
+    lower: StartBound | undefined,
+    upper: StartBound | undefined,
+    reverse: boolean,
+    limit: number,
+  ) {
+    this.#host = host;
+    this.#segments = segments;
+    this.#lower = lower;
+    this.#upper = upper;
+    this.#reverse = reverse;
+    this.#remaining = limit;
+    const files = new Set<number>();
+    for (const s of segments) {
+      if (s.version.main) files.add(s.version.main.fileNo);
+      for (const d of s.version.deltas) files.add(d.fileNo);
+    }
+    this.fileNos = files;
+    if (limit === 0) this.close();
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  next(): IteratorResult<[K, V]> {
+    if (this.#done) return { done: true, value: undefined };
+    try {
+      this.#host.check();
+      const entry = this.#host.guard(() => this.#nextEntry());
+      if (!entry) {
+        this.close();
+        return { done: true, value: undefined };
+      }
+      if (--this.#remaining <= 0) this.close();
+      return { done: false, value: [this.#host.keyType().decode(entry.key), this.#host.valueType().decode(entry.value!)] };
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  /** Closes the iterator (what `break` in `for…of` calls). */
+  return(): IteratorResult<[K, V]> {
+    this.close();
+    return { done: true, value: undefined };
+  }
+
+  /** Releases the snapshot. Further `next()` calls report done. */
+  close(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#cursor = undefined;
+    for (const fileNo of this.#held) this.#host.release(fileNo);
+    this.#held = [];
+    for (const s of this.#segments) if (s.activeLayer) s.activeLayer.sharers--;
+    this.#host.closed(this);
+  }
+
+  #nextEntry(): Entry | undefined {
+    for (;;) {
+      if (!this.#cursor) {
+        if (this.#at >= this.#segments.length) return undefined;
+        this.#cursor = this.#open(this.#segments[this.#at++]);
+      }
+      const entry = this.#cursor.current;
+      if (entry) {
+        const end = this.#reverse ? this.#lower : this.#upper;
+        if (end) {
+          const c = compareBytes(entry.key, end.key);
+          const past = this.#reverse ? (c < 0 || (c === 0 && end.exclusive)) : (c > 0 || (c === 0 && end.exclusive));
+          if (past) return undefined;
+        }
+        this.#cursor.next();
+        return entry;
+      }
+      this.#cursor = undefined;
+    }
+  }
+
+  #open(snapshot: SegmentSnapshot): MergeCursor {
+    const start = this.#reverse ? this.#upper : this.#lower;
+    const { version, activeLayer } = snapshot;
+    const cursors: Cursor[] = [];
+    if (activeLayer) cursors.push(new ArrayCursor(activeLayer.sorted(), start, this.#reverse));
+    for (let i = version.layers.length - 1; i >= 0; i--) {
+      cursors.push(new ArrayCursor(version.layers[i].sorted(), start, this.#reverse));
+    }
+    const tables = [...version.deltas].reverse();
+    if (version.main) tables.push(version.main);
+    for (const meta of tables) {
+      const reader = this.#host.acquire(meta);
+      this.#held.push(meta.fileNo);
+      cursors.push(new TableCursor(reader, start, this.#reverse));
+    }
+    return new MergeCursor(cursors, this.#reverse, false);
+  }
+}
+
+function checkDeltaFileLimit(value: number | undefined): number {
+  const v = value ?? DEFAULTS.deltaFileLimit;
+  if (!Number.isInteger(v)) throw new TypeError(`Option 'deltaFileLimit' must be an integer, got ${v}`);
+  if (v < 1 || v > 1000) throw new RangeError(`Option 'deltaFileLimit' must be between 1 and 1000, got ${v}`);
+  return v;
+}
+
+function resolveDescriptor(
+  option: string,
+  recorded: string,
+  given: TypeDescriptor<unknown> | undefined,
+): TypeDescriptor<unknown> {
+  if (given) {
+    if (given.name !== recorded) {
+      throw new TypeError(
+        `Option '${option}' is fixed when the index is created ("${recorded}") and can't be changed to "${given.name}"`,
+      );
+    }
+    return given;
+  }
+  const builtIn = descriptorByName(recorded);
+  if (!builtIn) {
+    throw new TypeError(`The index uses the custom ${option} "${recorded}"; pass it as option '${option}' to open it`);
+  }
+  return builtIn;
+}
+
+function parseManifest(json: unknown, file: string): ManifestJson {
+  const m = json as ManifestJson;
+  const bad = (what: string): never => {
+    throw new CorruptionError(file, 0, `manifest ${what}`);
+  };
+  if (typeof m !== "object" || m === null) bad("is not an object");
+  if (typeof m.version !== "number") bad("has no version");
+  if (m.version > MANIFEST_VERSION) {
+    throw new UnsupportedFormatError(
+      file,
+      `index manifest version ${m.version} is newer than this engine supports (${MANIFEST_VERSION})`,
+    );
+  }
+  if (typeof m.fixed !== "object" || typeof m.tuning !== "object") bad("lacks its options");
+  if (!Number.isInteger(m.nextFileNo) || !Number.isInteger(m.nextSegmentId)) bad("lacks its counters");
+  if (!Array.isArray(m.segments) || m.segments.length === 0) bad("lists no segments");
+  let previous: Uint8Array | undefined;
+  m.segments.forEach((s, i) => {
+    const last = i === m.segments.length - 1;
+    if ((s.upper === null) !== last) bad(`segment ${s.id} has ${last ? "an" : "no"} upper bound`);
+    if (s.upper !== null) {
+      if (typeof s.upper !== "string" || !/^([0-9a-f]{2})*$/.test(s.upper)) bad(`segment ${s.id} has a bad bound`);
+      const upper = fromHex(s.upper);
+      if (previous && compareBytes(previous, upper) >= 0) bad(`segment ${s.id} is out of order`);
+      previous = upper;
+    }
+    if (!Array.isArray(s.deltas)) bad(`segment ${s.id} lacks its delta list`);
+  });
+  return m;
+}
+
+/** Removes files of tables no manifest names, and temporary files left by a crash. */
+function removeOrphans(fs: FileSystem, dir: string, manifest: ManifestJson): void {
+  const live = new Set<number>();
+  for (const s of manifest.segments) {
+    if (s.main) live.add(s.main.fileNo);
+    for (const d of s.deltas) live.add(d.fileNo);
+  }
+  for (const fileNo of live) {
+    for (const suffix of [".chunks", ".sparse"] as const) {
+      const path = tablePath(dir, fileNo, suffix);
+      if (!fs.stat(path)) throw new CorruptionError(path, 0, "a table file named by the manifest is missing");
+    }
+  }
+  for (const name of fs.list(dir)) {
+    const fileNo = parseTableFileName(name);
+    if ((fileNo !== undefined && !live.has(fileNo)) || name.endsWith(".tmp")) fs.remove(joinPath(dir, name));
+  }
+}
