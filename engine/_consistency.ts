@@ -20,7 +20,12 @@ export interface ConsistencyInput {
   fs: FileSystem;
   dir: string;
   layout: TableLayout;
-  segments: { id: number; lower: Uint8Array | undefined; upper: Uint8Array | undefined; tables: TableMeta[] }[];
+  segments: {
+    id: number;
+    lower: Uint8Array | undefined;
+    upper: Uint8Array | undefined;
+    tables: TableMeta[];
+  }[];
   liveFiles: ReadonlySet<number>;
   /** Called after a table's sparse index or Bloom filter was replaced, so cached readers reload it. */
   dropReader(fileNo: number): void;
@@ -53,7 +58,11 @@ export async function checkAndRepair(input: ConsistencyInput): Promise<Consisten
   for (const segment of input.segments) {
     report.segmentsChecked++;
     if (seen.has(segment.id)) {
-      report.problems.push({ segment: segment.id, problem: `segment id ${segment.id} is used twice`, action: "none" });
+      report.problems.push({
+        segment: segment.id,
+        problem: `segment id ${segment.id} is used twice`,
+        action: "none",
+      });
     }
     seen.add(segment.id);
     for (const table of segment.tables) {
@@ -71,7 +80,8 @@ export async function checkAndRepair(input: ConsistencyInput): Promise<Consisten
 }
 
 function inRange(key: Uint8Array, lower: Uint8Array | undefined, upper: Uint8Array | undefined): boolean {
-  return (lower === undefined || compareBytes(key, lower) > 0) && (upper === undefined || compareBytes(key, upper) <= 0);
+  return (lower === undefined || compareBytes(key, lower) > 0) &&
+    (upper === undefined || compareBytes(key, upper) <= 0);
 }
 
 /** Reads every chunk of a table; returns its keys and the sparse entries the data implies, or undefined if damaged. */
@@ -100,7 +110,8 @@ function checkChunks(
           report.problems.push({
             table: table.fileNo,
             segment: segment.id,
-            problem: `${path}: a key in the chunk at offset ${chunk.offset} does not route to segment ${segment.id}`,
+            problem:
+              `${path}: a key in the chunk at offset ${chunk.offset} does not route to segment ${segment.id}`,
             action: "none: data is in the wrong segment",
           });
           return undefined;
@@ -134,10 +145,11 @@ function checkChunks(
 }
 
 function sameEntries(a: readonly SparseIndexEntry[], b: readonly SparseIndexEntry[]): boolean {
-  return a.length === b.length && a.every((e, i) =>
-    e.offset === b[i].offset && e.length === b[i].length && e.entryCount === b[i].entryCount &&
-    compareBytes(e.lastKey, b[i].lastKey) === 0
-  );
+  return a.length === b.length &&
+    a.every((e, i) =>
+      e.offset === b[i].offset && e.length === b[i].length && e.entryCount === b[i].entryCount &&
+      compareBytes(e.lastKey, b[i].lastKey) === 0
+    );
 }
 
 async function checkSparse(
@@ -160,7 +172,11 @@ async function checkSparse(
   if (problem === undefined) return;
   await writeFileAtomic(fs, path, encodeSparseIndex(expected));
   input.dropReader(table.fileNo);
-  report.problems.push({ table: table.fileNo, problem: `${path}: ${problem}`, action: "rebuilt from the data" });
+  report.problems.push({
+    table: table.fileNo,
+    problem: `${path}: ${problem}`,
+    action: "rebuilt from the data",
+  });
   report.rebuilt.push({ fileNo: table.fileNo, file: "sparse" });
 }
 
@@ -186,6 +202,10 @@ async function checkBloom(
   for (const key of keys) filter.add(key);
   await writeFileAtomic(fs, path, filter.encode());
   input.dropReader(table.fileNo);
-  report.problems.push({ table: table.fileNo, problem: `${path}: ${problem}`, action: "rebuilt from the data" });
+  report.problems.push({
+    table: table.fileNo,
+    problem: `${path}: ${problem}`,
+    action: "rebuilt from the data",
+  });
   report.rebuilt.push({ fileNo: table.fileNo, file: "bloom" });
 }

@@ -29,7 +29,9 @@ function startIndex(
   reverse: boolean,
 ): number {
   if (!start) return reverse ? items.length - 1 : 0;
-  return reverse ? lowerBound(items, start.key, !start.exclusive) - 1 : lowerBound(items, start.key, start.exclusive);
+  return reverse
+    ? lowerBound(items, start.key, !start.exclusive) - 1
+    : lowerBound(items, start.key, start.exclusive);
 }
 
 /** Cursor over an array of entries sorted by key. */

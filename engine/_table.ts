@@ -7,9 +7,20 @@
  *
  * @module
  */
-import { BloomFilter } from "./format/bloom_filter.ts";
-import { type Chunk, ChunkFileReader, ChunkFileWriter } from "./format/chunk_file.ts";
-import { decodeSparseIndex, encodeSparseIndex, SparseIndex, type SparseIndexEntry } from "./format/sparse_index.ts";
+import { BloomFilter, BloomProbe } from "./format/bloom_filter.ts";
+import {
+  type Chunk,
+  ChunkFileReader,
+  ChunkFileWriter,
+  decodeChunkBytes,
+  findInChunk,
+} from "./format/chunk_file.ts";
+import {
+  decodeSparseIndex,
+  encodeSparseIndex,
+  SparseIndex,
+  type SparseIndexEntry,
+} from "./format/sparse_index.ts";
 import type { FileHandle, FileSystem } from "./fs/file_system.ts";
 import { joinPath } from "./fs/path.ts";
 import { compareBytes } from "./type_descriptor.ts";
@@ -94,7 +105,10 @@ export class TableBuilder {
     const unsynced = [this.#chunks, sparse];
     let bytes = summary.fileSize + sparseBytes.length;
     if (this.#layout.bloomBitsPerKey > 0) {
-      const filter = new BloomFilter({ expectedKeys: this.#keys.length, bitsPerKey: this.#layout.bloomBitsPerKey });
+      const filter = new BloomFilter({
+        expectedKeys: this.#keys.length,
+        bitsPerKey: this.#layout.bloomBitsPerKey,
+      });
       for (const key of this.#keys) filter.add(key);
       const bloom = this.#fs.open(tablePath(this.#dir, this.#fileNo, ".bloom"), "create");
       const bloomBytes = filter.encode();
@@ -117,8 +131,20 @@ export class TableBuilder {
   }
 }
 
-/** A decoded chunk in the chunk cache. */
-export type CachedChunk = Chunk;
+/** A verified, undecoded chunk in the chunk cache (compact, and searched in place). */
+export type CachedChunk = Uint8Array;
+
+/** A key looked up in several tables: its bytes and, computed on first need, its Bloom hashes. */
+export class Probe {
+  readonly key: Uint8Array;
+  #bloom: BloomProbe | undefined;
+  constructor(key: Uint8Array) {
+    this.key = key;
+  }
+  get bloom(): BloomProbe {
+    return this.#bloom ??= new BloomProbe(this.key);
+  }
+}
 
 /** Counters a table reader bumps; owned by the index. */
 export interface ReadStats {
@@ -144,7 +170,14 @@ export class TableReader {
   /** Base of this table's chunk cache keys: chunk i is cached under base + i. */
   readonly #cacheBase: number;
 
-  constructor(fs: FileSystem, dir: string, meta: TableMeta, layout: TableLayout, cache: Lru<number, CachedChunk>, stats: ReadStats) {
+  constructor(
+    fs: FileSystem,
+    dir: string,
+    meta: TableMeta,
+    layout: TableLayout,
+    cache: Lru<number, CachedChunk>,
+    stats: ReadStats,
+  ) {
     this.meta = meta;
     const sparsePath = tablePath(dir, meta.fileNo, ".sparse");
     this.sparse = decodeSparseIndex(fs.readFile(sparsePath), sparsePath);
@@ -164,11 +197,12 @@ export class TableReader {
     this.#cacheBase = meta.fileNo * 2 ** 32;
   }
 
-  /** The entry for `key` (a tombstone is an entry), or undefined if the table has none. */
-  get(key: Uint8Array): Entry | undefined {
+  /** The entry for the probed key (a tombstone is an entry), or undefined if the table has none. */
+  get(probe: Probe): Entry | undefined {
+    const key = probe.key;
     if (this.#bloom) {
       this.#stats.bloomChecks++;
-      if (!this.#bloom.mayContain(key)) {
+      if (!this.#bloom.mayContainProbe(probe.bloom)) {
         this.#stats.bloomNegatives++;
         return undefined;
       }
@@ -178,17 +212,16 @@ export class TableReader {
       if (this.#bloom) this.#stats.bloomFalsePositives++;
       return undefined;
     }
-    const chunk = this.chunk(at);
-    const i = searchKeys(chunk.keys, key);
-    if (i < 0) {
+    const value = findInChunk(this.#rawChunk(at), key, this.#chunks.path, this.sparse.entries[at].offset);
+    if (value === undefined) {
       if (this.#bloom) this.#stats.bloomFalsePositives++;
       return undefined;
     }
-    return { key: chunk.keys[i], value: chunk.values[i] };
+    return { key, value: value ?? undefined };
   }
 
-  /** Chunk number `at` of the sparse index, through the cache. */
-  chunk(at: number): CachedChunk {
+  /** Chunk number `at`, verified and undecoded, through the cache. */
+  #rawChunk(at: number): CachedChunk {
     const cacheKey = this.#cacheBase + at;
     let chunk = this.#cache.get(cacheKey);
     if (chunk) {
@@ -197,17 +230,18 @@ export class TableReader {
     }
     this.#stats.chunkCacheMisses++;
     const e: SparseIndexEntry = this.sparse.entries[at];
-    chunk = this.#chunks.readChunk(e.offset, e.length);
+    chunk = this.#chunks.readChunkBytes(e.offset, e.length);
     this.#cache.set(cacheKey, chunk);
     return chunk;
   }
 
-  /** Chunk number `at` for a scan: from the cache if there, else read without filling the cache. */
-  chunkForScan(at: number): CachedChunk {
-    const cached = this.#cache.peek(this.#cacheBase + at);
-    if (cached) return cached;
+  /** Chunk number `at`, decoded for a scan: from the cache if there, else read without filling the cache. */
+  chunkForScan(at: number): Chunk {
     const e = this.sparse.entries[at];
-    return this.#chunks.readChunk(e.offset, e.length);
+    const cached = this.#cache.peek(this.#cacheBase + at);
+    return cached
+      ? decodeChunkBytes(cached, this.#chunks.path, e.offset)
+      : this.#chunks.readChunk(e.offset, e.length);
   }
 
   /** Every chunk in file order, bypassing the cache (verification and repair). */
@@ -237,7 +271,11 @@ export function searchKeys(keys: readonly Uint8Array[], key: Uint8Array): number
  * Index of the first item whose key is ≥ `key` (> when `exclusive`) in an
  * array sorted by key, of keys or of entries; the array's length if none.
  */
-export function lowerBound(items: readonly (Uint8Array | Entry)[], key: Uint8Array, exclusive: boolean): number {
+export function lowerBound(
+  items: readonly (Uint8Array | Entry)[],
+  key: Uint8Array,
+  exclusive: boolean,
+): number {
   let lo = 0, hi = items.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;

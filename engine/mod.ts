@@ -32,7 +32,13 @@ export {
   type RangeOptions,
   SegmentIndex,
 } from "./segment_index.ts";
-export { type SegmentIndexOptions, TUNABLE_KEYS, type TunableKey, type Tuning, type TuningProblem } from "./options.ts";
+export {
+  type SegmentIndexOptions,
+  TUNABLE_KEYS,
+  type TunableKey,
+  type Tuning,
+  type TuningProblem,
+} from "./options.ts";
 export {
   BYTES,
   compareBytes,

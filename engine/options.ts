@@ -54,7 +54,7 @@ export interface SegmentIndexOptions<K, V> {
   segmentSplitKeyThreshold?: number;
   /** Segments whose filters and sparse indexes stay loaded (LRU). Tunable. @default 16 */
   segmentCacheLimit?: number;
-  /** Decoded chunks kept in memory (LRU). Tunable. @default 4096 */
+  /** Chunks kept in memory (LRU), about 4 KiB each with the default `chunkByteTarget`. Tunable. @default 8192 */
   chunkCacheLimit?: number;
 }
 
@@ -91,7 +91,7 @@ export const DEFAULTS = {
   indexBufferedWriteKeyLimit: 200_000,
   segmentSplitKeyThreshold: 500_000,
   segmentCacheLimit: 16,
-  chunkCacheLimit: 4096,
+  chunkCacheLimit: 8192,
 } as const;
 
 /** One rejected value, from {@linkcode validateTuning}. */
@@ -132,7 +132,10 @@ export function validateTuning(values: Record<string, unknown>): TuningProblem[]
   const problems: TuningProblem[] = [];
   for (const key of Object.keys(values)) {
     if (!(TUNABLE_KEYS as readonly string[]).includes(key)) {
-      problems.push({ key, message: `'${key}' is not a tunable option (supported: ${TUNABLE_KEYS.join(", ")})` });
+      problems.push({
+        key,
+        message: `'${key}' is not a tunable option (supported: ${TUNABLE_KEYS.join(", ")})`,
+      });
     }
   }
   for (const key of TUNABLE_KEYS) {
@@ -147,7 +150,8 @@ export function validateTuning(values: Record<string, unknown>): TuningProblem[]
   if (t.segmentWriteCacheKeyLimitDuringMaintenance <= t.segmentWriteCacheKeyLimit) {
     problems.push({
       key: "segmentWriteCacheKeyLimitDuringMaintenance",
-      message: `'segmentWriteCacheKeyLimitDuringMaintenance' (${t.segmentWriteCacheKeyLimitDuringMaintenance}) ` +
+      message:
+        `'segmentWriteCacheKeyLimitDuringMaintenance' (${t.segmentWriteCacheKeyLimitDuringMaintenance}) ` +
         `must be greater than 'segmentWriteCacheKeyLimit' (${t.segmentWriteCacheKeyLimit})`,
     });
   }
@@ -175,7 +179,9 @@ export function resolveTuning(options: Partial<Tuning>, base?: Tuning): Tuning {
   const tuning: Tuning = {
     segmentWriteCacheKeyLimit: w,
     segmentWriteCacheKeyLimitDuringMaintenance: options.segmentWriteCacheKeyLimitDuringMaintenance ??
-      (options.segmentWriteCacheKeyLimit === undefined ? base?.segmentWriteCacheKeyLimitDuringMaintenance : undefined) ??
+      (options.segmentWriteCacheKeyLimit === undefined
+        ? base?.segmentWriteCacheKeyLimitDuringMaintenance
+        : undefined) ??
       defaultDuringMaintenance(typeof w === "number" ? w : DEFAULTS.segmentWriteCacheKeyLimit),
     indexBufferedWriteKeyLimit: options.indexBufferedWriteKeyLimit ?? base?.indexBufferedWriteKeyLimit ??
       DEFAULTS.indexBufferedWriteKeyLimit,
@@ -187,7 +193,9 @@ export function resolveTuning(options: Partial<Tuning>, base?: Tuning): Tuning {
   const problems = validateTuning(tuning);
   if (problems.length > 0) {
     const first = problems[0];
-    throw first.message.includes("must be an integer") ? new TypeError(first.message) : new RangeError(first.message);
+    throw first.message.includes("must be an integer")
+      ? new TypeError(first.message)
+      : new RangeError(first.message);
   }
   return tuning;
 }
@@ -208,7 +216,12 @@ export function resolveFixed<K, V>(
       256,
       16 * 1024 * 1024,
     ),
-    bloomBitsPerKey: checkInteger("bloomBitsPerKey", options.bloomBitsPerKey ?? DEFAULTS.bloomBitsPerKey, 0, 64),
+    bloomBitsPerKey: checkInteger(
+      "bloomBitsPerKey",
+      options.bloomBitsPerKey ?? DEFAULTS.bloomBitsPerKey,
+      0,
+      64,
+    ),
   };
 }
 

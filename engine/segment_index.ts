@@ -37,6 +37,7 @@ import {
   type CachedChunk,
   type Entry,
   parseTableFileName,
+  Probe,
   type ReadStats,
   TABLE_SUFFIXES,
   TableBuilder,
@@ -214,7 +215,12 @@ class Segment {
   queued = new Set<TaskKind>();
   retired = false;
 
-  constructor(id: number, lower: Uint8Array | undefined, upper: Uint8Array | undefined, version: SegmentVersion) {
+  constructor(
+    id: number,
+    lower: Uint8Array | undefined,
+    upper: Uint8Array | undefined,
+    version: SegmentVersion,
+  ) {
     this.id = id;
     this.lower = lower;
     this.upper = upper;
@@ -382,7 +388,11 @@ export class SegmentIndex<K = string, V = string> {
     let lower: Uint8Array | undefined;
     this.#segments = manifest.segments.map((s) => {
       const upper = s.upper === null ? undefined : fromHex(s.upper);
-      const seg = new Segment(s.id, lower, upper, { main: s.main ?? undefined, deltas: s.deltas, layers: [] });
+      const seg = new Segment(s.id, lower, upper, {
+        main: s.main ?? undefined,
+        deltas: s.deltas,
+        layers: [],
+      });
       lower = upper;
       return seg;
     });
@@ -454,6 +464,7 @@ export class SegmentIndex<K = string, V = string> {
    * @throws {UnsupportedFormatError} If the index was written by a newer engine.
    * @throws {CorruptionError} If the manifest is damaged or names missing files.
    */
+  // deno-lint-ignore require-await -- async by contract, so callers need not change when opening does I/O that waits
   static async open<K = string, V = string>(
     directory: string,
     options: SegmentIndexOptions<K, V> = {},
@@ -461,14 +472,22 @@ export class SegmentIndex<K = string, V = string> {
     const fs = options.fs ?? new NodeFileSystem();
     const manifestPath = joinPath(directory, MANIFEST);
     if (!fs.stat(manifestPath)) {
-      throw new NotFoundError(directory, { cause: new Error(`${directory} is not a HestiaStore index (no ${MANIFEST})`) });
+      throw new NotFoundError(directory, {
+        cause: new Error(`${directory} is not a HestiaStore index (no ${MANIFEST})`),
+      });
     }
     const deltaFileLimit = checkDeltaFileLimit(options.deltaFileLimit);
     const lock = fs.lock(joinPath(directory, LOCK));
     try {
       const manifest = parseManifest(decodeManifest(fs.readFile(manifestPath), manifestPath), manifestPath);
-      const keyType = resolveDescriptor("keyType", manifest.fixed.keyType, options.keyType) as TypeDescriptor<K>;
-      const valueType = resolveDescriptor("valueType", manifest.fixed.valueType, options.valueType) as TypeDescriptor<
+      const keyType = resolveDescriptor("keyType", manifest.fixed.keyType, options.keyType) as TypeDescriptor<
+        K
+      >;
+      const valueType = resolveDescriptor(
+        "valueType",
+        manifest.fixed.valueType,
+        options.valueType,
+      ) as TypeDescriptor<
         V
       >;
       checkFixedUnchanged(manifest.fixed, {
@@ -589,10 +608,17 @@ export class SegmentIndex<K = string, V = string> {
     this.#checkReady();
     const encoded: [Uint8Array, Uint8Array | undefined][] = [];
     for (const op of ops) {
-      if (op === null || typeof op !== "object") throw new TypeError(`Batch operation must be an object, got ${op}`);
-      if (op.type === "put") encoded.push([encodeKey(this.#keyType, op.key), encodeValue(this.#valueType, op.value)]);
-      else if (op.type === "delete") encoded.push([encodeKey(this.#keyType, op.key), undefined]);
-      else throw new TypeError(`Batch operation type must be "put" or "delete", got ${JSON.stringify((op as { type: unknown }).type)}`);
+      if (op === null || typeof op !== "object") {
+        throw new TypeError(`Batch operation must be an object, got ${op}`);
+      }
+      if (op.type === "put") {
+        encoded.push([encodeKey(this.#keyType, op.key), encodeValue(this.#valueType, op.value)]);
+      } else if (op.type === "delete") encoded.push([encodeKey(this.#keyType, op.key), undefined]);
+      else {throw new TypeError(
+          `Batch operation type must be "put" or "delete", got ${
+            JSON.stringify((op as { type: unknown }).type)
+          }`,
+        );}
     }
     for (const [kb, vb] of encoded) {
       if (vb === undefined) this.#counts.deletes++;
@@ -626,7 +652,14 @@ export class SegmentIndex<K = string, V = string> {
     if (empty) first = last + 1;
     for (let i = first; i <= last; i++) snapshots.push(this.#capture(this.#segments[i]));
     if (options.reverse) snapshots.reverse();
-    const iterator = new RangeIterator<K, V>(this.#iteratorHost, snapshots, lower, upper, !!options.reverse, limit);
+    const iterator = new RangeIterator<K, V>(
+      this.#iteratorHost,
+      snapshots,
+      lower,
+      upper,
+      !!options.reverse,
+      limit,
+    );
     this.#iterators.add(iterator);
     return iterator;
   }
@@ -686,7 +719,9 @@ export class SegmentIndex<K = string, V = string> {
     const problems = this.validateConfig(patch);
     if (problems.length > 0) {
       const message = `Invalid configuration change: ${problems.map((p) => p.message).join("; ")}`;
-      throw problems.some((p) => p.message.includes("must be an integer") || p.message.includes("not a tunable"))
+      throw problems.some((p) =>
+          p.message.includes("must be an integer") || p.message.includes("not a tunable")
+        )
         ? new TypeError(message)
         : new RangeError(message);
     }
@@ -720,7 +755,12 @@ export class SegmentIndex<K = string, V = string> {
       fs: this.#fs,
       dir: this.#dir,
       layout: this.#layout,
-      segments: this.#segments.map((s) => ({ id: s.id, lower: s.lower, upper: s.upper, tables: this.#tablesOf(s) })),
+      segments: this.#segments.map((s) => ({
+        id: s.id,
+        lower: s.lower,
+        upper: s.upper,
+        tables: this.#tablesOf(s),
+      })),
       liveFiles: this.#liveFileNos(),
       dropReader: (fileNo) => this.#dropCachedReader(fileNo),
     });
@@ -819,9 +859,13 @@ export class SegmentIndex<K = string, V = string> {
   /** Writes the segment's write cache to a new delta table (synchronously; synced at the next commit). */
   #spill(seg: Segment): void {
     if (seg.buffered === 0 || seg.retired) return;
-    const merged = new Map<string, Entry>();
-    for (const layer of seg.version.layers) for (const [k, e] of layer.map) merged.set(k, e);
-    for (const [k, e] of seg.active) merged.set(k, e);
+    let merged = seg.active;
+    if (seg.version.layers.length > 0) {
+      merged = new Map<string, Entry>();
+      for (const layer of seg.version.layers) for (const [k, e] of layer.map) merged.set(k, e);
+      for (const [k, e] of seg.active) merged.set(k, e);
+    }
+    // Binary strings sort in unsigned byte order, so the default sort orders the keys.
     const keys = [...merged.keys()].sort();
     const meta = this.#writeTable(keys.map((k) => merged.get(k)!));
     seg.version = { main: seg.version.main, deltas: [...seg.version.deltas, meta], layers: [] };
@@ -880,11 +924,12 @@ export class SegmentIndex<K = string, V = string> {
     if (!main && deltas.length === 0) return undefined;
     return this.#guard(() => {
       this.#touch(seg);
+      const probe = new Probe(kb);
       for (let i = deltas.length - 1; i >= 0; i--) {
-        const e = this.#segmentReader(seg, deltas[i]).get(kb);
+        const e = this.#segmentReader(seg, deltas[i]).get(probe);
         if (e) return e;
       }
-      return main ? this.#segmentReader(seg, main).get(kb) : undefined;
+      return main ? this.#segmentReader(seg, main).get(probe) : undefined;
     });
   }
 
@@ -955,8 +1000,12 @@ export class SegmentIndex<K = string, V = string> {
     if (options[exclusive] !== undefined && options[inclusive] !== undefined) {
       throw new TypeError(`Range options '${exclusive}' and '${inclusive}' can't both be given`);
     }
-    if (options[exclusive] !== undefined) return { key: encodeKey(this.#keyType, options[exclusive]), exclusive: true };
-    if (options[inclusive] !== undefined) return { key: encodeKey(this.#keyType, options[inclusive]), exclusive: false };
+    if (options[exclusive] !== undefined) {
+      return { key: encodeKey(this.#keyType, options[exclusive]), exclusive: true };
+    }
+    if (options[inclusive] !== undefined) {
+      return { key: encodeKey(this.#keyType, options[inclusive]), exclusive: false };
+    }
     return undefined;
   }
 
@@ -1346,7 +1395,10 @@ export class RangeIterator<K, V> implements IterableIterator<[K, V]> {
         return { done: true, value: undefined };
       }
       if (--this.#remaining <= 0) this.close();
-      return { done: false, value: [this.#host.keyType().decode(entry.key), this.#host.valueType().decode(entry.value!)] };
+      return {
+        done: false,
+        value: [this.#host.keyType().decode(entry.key), this.#host.valueType().decode(entry.value!)],
+      };
     } catch (e) {
       this.close();
       throw e;
@@ -1381,7 +1433,9 @@ export class RangeIterator<K, V> implements IterableIterator<[K, V]> {
         const end = this.#reverse ? this.#lower : this.#upper;
         if (end) {
           const c = compareBytes(entry.key, end.key);
-          const past = this.#reverse ? (c < 0 || (c === 0 && end.exclusive)) : (c > 0 || (c === 0 && end.exclusive));
+          const past = this.#reverse
+            ? (c < 0 || (c === 0 && end.exclusive))
+            : (c > 0 || (c === 0 && end.exclusive));
           if (past) return undefined;
         }
         this.#cursor.next();
@@ -1432,7 +1486,9 @@ function resolveDescriptor(
   }
   const builtIn = descriptorByName(recorded);
   if (!builtIn) {
-    throw new TypeError(`The index uses the custom ${option} "${recorded}"; pass it as option '${option}' to open it`);
+    throw new TypeError(
+      `The index uses the custom ${option} "${recorded}"; pass it as option '${option}' to open it`,
+    );
   }
   return builtIn;
 }
@@ -1458,7 +1514,9 @@ function parseManifest(json: unknown, file: string): ManifestJson {
     const last = i === m.segments.length - 1;
     if ((s.upper === null) !== last) bad(`segment ${s.id} has ${last ? "an" : "no"} upper bound`);
     if (s.upper !== null) {
-      if (typeof s.upper !== "string" || !/^([0-9a-f]{2})*$/.test(s.upper)) bad(`segment ${s.id} has a bad bound`);
+      if (typeof s.upper !== "string" || !/^([0-9a-f]{2})*$/.test(s.upper)) {
+        bad(`segment ${s.id} has a bad bound`);
+      }
       const upper = fromHex(s.upper);
       if (previous && compareBytes(previous, upper) >= 0) bad(`segment ${s.id} is out of order`);
       previous = upper;

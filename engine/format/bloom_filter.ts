@@ -42,6 +42,16 @@ const MIN_BIT_COUNT = 64;
 /** Largest multiple of 64 that fits bitCount's u32 (512 MiB of bits). */
 const MAX_BIT_COUNT = 0x1_0000_0000 - 64;
 
+/** A key's two hashes, computed once and checked against any number of filters. */
+export class BloomProbe {
+  readonly h1: number;
+  readonly h2: number;
+  constructor(key: Uint8Array) {
+    this.h1 = murmurHash3X86(key, 0);
+    this.h2 = murmurHash3X86(key, this.h1);
+  }
+}
+
 /** Options of {@linkcode BloomFilter}. */
 export interface BloomFilterOptions {
   /** Keys the filter is sized for; adding more raises the false-positive rate. */
@@ -177,8 +187,18 @@ export class BloomFilter {
    * ```
    */
   mayContain(key: Uint8Array): boolean {
-    const h1 = murmurHash3X86(key, 0);
-    const h2 = murmurHash3X86(key, h1);
+    return this.mayContainProbe(new BloomProbe(key));
+  }
+
+  /**
+   * {@linkcode mayContain} with the key's hashes computed once, for a key
+   * checked against several filters.
+   *
+   * @param probe The key's hashes.
+   * @returns As {@linkcode mayContain}.
+   */
+  mayContainProbe(probe: BloomProbe): boolean {
+    const { h1, h2 } = probe;
     const bits = this.#bits;
     const m = this.#bitCount;
     let h = h1;

@@ -53,7 +53,7 @@ import { ClosedError, CorruptionError } from "../errors.ts";
 import type { FileHandle } from "../fs/file_system.ts";
 import { ByteReader } from "./_byte_reader.ts";
 import { ByteWriter } from "./_byte_writer.ts";
-import { compareBytes } from "./_compare_bytes.ts";
+import { compareBytes } from "../type_descriptor.ts";
 import { FILE_HEADER_SIZE, FileKind, readFileHeader, writeFileHeader } from "./file_header.ts";
 import type { SparseIndexEntry } from "./sparse_index.ts";
 
@@ -365,6 +365,33 @@ export class ChunkFileReader {
    * @throws {RangeError} If `offset` or `length` is not a non-negative integer.
    */
   readChunk(offset: number, length: number): Chunk {
+    const { bytes, reader } = this.#readLocated(offset, length);
+    return decodeChunk(bytes, reader, offset);
+  }
+
+  /**
+   * Reads one chunk with a single positioned read and verifies its checksum,
+   * without decoding it: for {@linkcode findInChunk} and caches that keep
+   * chunks compact.
+   *
+   * @param offset The chunk's offset, from the sparse index.
+   * @param length The chunk's length, header included, from the sparse index.
+   * @returns The chunk's bytes, header included; the caller's to keep.
+   * @throws {CorruptionError} If the checksum is bad, or the chunk does not lie inside the data
+   *   region with exactly this length.
+   * @throws {RangeError} If `offset` or `length` is not a non-negative integer.
+   */
+  readChunkBytes(offset: number, length: number): Uint8Array {
+    const { bytes, reader } = this.#readLocated(offset, length);
+    reader.u32();
+    if (crc32c(bytes, crc32c(bytes, 0, 0, 8), CHUNK_HEADER_SIZE) !== reader.u32()) {
+      reader.fail("chunk checksum mismatch", 0);
+    }
+    return bytes;
+  }
+
+  /** Reads the chunk at a sparse-index location; the reader is left after the payload length. */
+  #readLocated(offset: number, length: number): { bytes: Uint8Array; reader: ByteReader } {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
       throw new RangeError(`Bad chunk location: offset ${offset}, length ${length}`);
     }
@@ -388,7 +415,7 @@ export class ChunkFileReader {
         0,
       );
     }
-    return decodeChunk(bytes, reader, offset);
+    return { bytes, reader };
   }
 
   /**
@@ -473,6 +500,103 @@ export class ChunkFileReader {
     }
     return bytes;
   }
+}
+
+/**
+ * Decodes a chunk returned by {@linkcode ChunkFileReader.readChunkBytes}
+ * (verified again: a cached copy is as trustworthy as the read).
+ *
+ * @param bytes The chunk, header included.
+ * @param file The file's path, for error messages.
+ * @param offset The chunk's offset in the file, for error messages.
+ * @returns The decoded chunk.
+ * @throws {CorruptionError} If the chunk's checksum or structure is bad.
+ */
+export function decodeChunkBytes(bytes: Uint8Array, file: string, offset: number): Chunk {
+  const reader = new ByteReader(bytes, { file, offset });
+  reader.pos = 4;
+  return decodeChunk(bytes, reader, offset);
+}
+
+/** Reused by {@linkcode findInChunk} to rebuild keys without allocating. */
+let scratch = new Uint8Array(256);
+
+/**
+ * Looks `key` up in a chunk from {@linkcode ChunkFileReader.readChunkBytes}
+ * by walking its entries in place, allocating nothing but the result view.
+ * Trusts the checksum the read verified, yet never reads out of bounds.
+ *
+ * @param bytes The chunk, header included.
+ * @param key The key to find.
+ * @param file The file's path, for error messages.
+ * @param offset The chunk's offset in the file, for error messages.
+ * @returns The value (a view into `bytes`), `null` for a tombstone, or `undefined` if the chunk
+ *   does not hold `key`.
+ * @throws {CorruptionError} If an entry runs past the end of the chunk.
+ */
+export function findInChunk(
+  bytes: Uint8Array,
+  key: Uint8Array,
+  file: string,
+  offset: number,
+): Uint8Array | null | undefined {
+  const end = bytes.length;
+  const count = bytes[4] | (bytes[5] << 8) | (bytes[6] << 16) | (bytes[7] << 24);
+  const keyLength = key.length;
+  let pos = CHUNK_HEADER_SIZE;
+  let length = 0;
+  for (let i = 0; i < count; i++) {
+    let shared = 0, suffix = 0, tag = 0, shift = 0, b: number;
+    do {
+      if (pos >= end) overrun(file, offset + pos);
+      b = bytes[pos++];
+      shared += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80);
+    shift = 0;
+    do {
+      if (pos >= end) overrun(file, offset + pos);
+      b = bytes[pos++];
+      suffix += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80);
+    if (shared > length || pos + suffix > end) overrun(file, offset + pos);
+    length = shared + suffix;
+    if (length > scratch.length) {
+      const grown = new Uint8Array(Math.max(length, scratch.length * 2));
+      grown.set(scratch.subarray(0, shared));
+      scratch = grown;
+    }
+    for (let j = 0; j < suffix; j++) scratch[shared + j] = bytes[pos + j];
+    pos += suffix;
+    shift = 0;
+    do {
+      if (pos >= end) overrun(file, offset + pos);
+      b = bytes[pos++];
+      tag += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80);
+    const valueLength = tag === 0 ? 0 : tag - 1;
+    if (pos + valueLength > end) overrun(file, offset + pos);
+    // Compare the rebuilt key with the one wanted; keys ascend, so a greater one ends the search.
+    const n = length < keyLength ? length : keyLength;
+    let c = 0;
+    for (let j = 0; j < n; j++) {
+      if (scratch[j] !== key[j]) {
+        c = scratch[j] - key[j];
+        break;
+      }
+    }
+    if (c === 0) c = length - keyLength;
+    if (c === 0) return tag === 0 ? null : bytes.subarray(pos, pos + valueLength);
+    if (c > 0) return undefined;
+    pos += valueLength;
+  }
+  return undefined;
+}
+
+function overrun(file: string, at: number): never {
+  throw new CorruptionError(file, at, "entry runs past the end of the chunk");
 }
 
 /**

@@ -30,7 +30,7 @@ import { crc32c } from "../_crc32c.ts";
 import { CorruptionError } from "../errors.ts";
 import { ByteReader } from "./_byte_reader.ts";
 import { ByteWriter } from "./_byte_writer.ts";
-import { compareBytes } from "./_compare_bytes.ts";
+import { compareBytes } from "../type_descriptor.ts";
 import { FILE_HEADER_SIZE, FileKind, readFileHeader, writeFileHeader } from "./file_header.ts";
 
 /** Size of the trailing CRC. Part of the on-disk format; bump the version instead of editing. */

@@ -93,7 +93,12 @@ describe("SegmentIndex basics", () => {
     assertEquals(index.get("a"), undefined);
     assertEquals(index.get("b"), "2");
     assertThrows(
-      () => index.batch([{ type: "put", key: "c", value: "3" }, { type: "put", key: 5 as unknown as string, value: "x" }]),
+      () =>
+        index.batch([{ type: "put", key: "c", value: "3" }, {
+          type: "put",
+          key: 5 as unknown as string,
+          value: "x",
+        }]),
       TypeError,
     );
     assertEquals(index.get("c"), undefined);
@@ -136,7 +141,11 @@ describe("SegmentIndex basics", () => {
 
   it("supports every built-in key type in byte order", async () => {
     const fs = new MemoryFileSystem();
-    const floats = await SegmentIndex.create<number, number>("/f", { fs, keyType: FLOAT64, valueType: INT32 });
+    const floats = await SegmentIndex.create<number, number>("/f", {
+      fs,
+      keyType: FLOAT64,
+      valueType: INT32,
+    });
     for (const [i, k] of [-Infinity, -1.5, -0, 0, 1e-300, 2, Infinity].entries()) floats.put(k, i);
     assertEquals([...floats.range()].map(([, v]) => v), [0, 1, 2, 3, 4, 5, 6]);
     await floats.close();
@@ -296,7 +305,11 @@ describe("SegmentIndex lifecycle", () => {
   it("refuses to reopen with different fixed options, naming the option", async () => {
     const fs = new MemoryFileSystem();
     await (await SegmentIndex.create("/db", { fs, chunkKeyLimit: 16 })).close();
-    await assertRejects(() => SegmentIndex.open("/db", { fs, chunkKeyLimit: 32 }), TypeError, "chunkKeyLimit");
+    await assertRejects(
+      () => SegmentIndex.open("/db", { fs, chunkKeyLimit: 32 }),
+      TypeError,
+      "chunkKeyLimit",
+    );
     await assertRejects(() => SegmentIndex.open("/db", { fs, keyType: INT32 }), TypeError, "keyType");
     const ok = await SegmentIndex.open("/db", { fs, chunkKeyLimit: 16, keyType: STRING });
     await ok.close();
@@ -331,7 +344,11 @@ describe("SegmentIndex bad input", () => {
 
   it("rejects invalid options at create with the option's name", async () => {
     const fs = new MemoryFileSystem();
-    await assertRejects(() => SegmentIndex.create("/a", { fs, chunkKeyLimit: 0 }), RangeError, "chunkKeyLimit");
+    await assertRejects(
+      () => SegmentIndex.create("/a", { fs, chunkKeyLimit: 0 }),
+      RangeError,
+      "chunkKeyLimit",
+    );
     await assertRejects(
       () => SegmentIndex.create("/a", { fs, segmentWriteCacheKeyLimit: 1.5 }),
       TypeError,

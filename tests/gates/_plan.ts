@@ -46,7 +46,9 @@ export interface Stage {
 /** Validates the parsed `stages.json`; throws TypeError naming the first problem. */
 export function parsePlan(json: unknown): Map<StageName, Stage> {
   const stages = (json as { stages?: unknown })?.stages;
-  if (typeof stages !== "object" || stages === null) throw new TypeError('stages.json: missing "stages" object');
+  if (typeof stages !== "object" || stages === null) {
+    throw new TypeError('stages.json: missing "stages" object');
+  }
   const plan = new Map<StageName, Stage>();
   for (const [name, raw] of Object.entries(stages)) {
     if (!(STAGE_ORDER as readonly string[]).includes(name)) {
@@ -70,7 +72,9 @@ export function parsePlan(json: unknown): Map<StageName, Stage> {
 
 function validateGate(stage: string, gate: unknown): void {
   const g = gate as { name?: unknown; kind?: unknown; args?: unknown; paths?: unknown };
-  if (typeof g.name !== "string" || g.name === "") throw new TypeError(`stages.json: a gate of "${stage}" has no name`);
+  if (typeof g.name !== "string" || g.name === "") {
+    throw new TypeError(`stages.json: a gate of "${stage}" has no name`);
+  }
   if (g.kind === "deno") {
     if (!Array.isArray(g.args)) throw new TypeError(`stages.json: gate "${g.name}" needs "args"`);
   } else if (g.kind === "deno-test" || g.kind === "node-test") {

@@ -64,7 +64,10 @@ describe("parsePlan()", () => {
       TypeError,
       'unknown kind "shell"',
     );
-    assertThrows(() => parsePlan({ stages: { A: { gates: [{ name: "x", kind: "node-test" }] } } }), TypeError);
+    assertThrows(
+      () => parsePlan({ stages: { A: { gates: [{ name: "x", kind: "node-test" }] } } }),
+      TypeError,
+    );
   });
 });
 
@@ -83,7 +86,13 @@ describe("selectStages()", () => {
 describe("renderTable() and summaryLine()", () => {
   it("aligns columns and prints the plain closing line", () => {
     const table = renderTable([
-      { stage: "base", gate: "lint", result: "pass", cases: { passed: 1, failed: 0, skipped: 0 }, seconds: 1.25 },
+      {
+        stage: "base",
+        gate: "lint",
+        result: "pass",
+        cases: { passed: 1, failed: 0, skipped: 0 },
+        seconds: 1.25,
+      },
       { stage: "A", gate: "-", result: "not built" },
     ]);
     const lines = table.split("\n");

@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { crc32c } from "../../../engine/_crc32c.ts";
 import { MemoryFileSystem } from "../../../engine/fs/mem_fs.ts";
 import type { FileHandle } from "../../../engine/fs/file_system.ts";
-import { compareBytes } from "../../../engine/format/_compare_bytes.ts";
+import { compareBytes } from "../../../engine/type_descriptor.ts";
 import {
   type ChunkFileSummary,
   ChunkFileWriter,

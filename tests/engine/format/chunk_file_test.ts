@@ -10,6 +10,8 @@ import {
   CHUNK_TRAILER_SIZE,
   ChunkFileReader,
   ChunkFileWriter,
+  decodeChunkBytes,
+  findInChunk,
 } from "../../../engine/format/chunk_file.ts";
 import { FILE_HEADER_SIZE, FileKind, writeFileHeader } from "../../../engine/format/file_header.ts";
 import {
@@ -441,5 +443,66 @@ describe("ChunkFileReader on content sealed under valid checksums", () => {
       "more than",
     );
     assertThrows(() => scanAll(handMadeFile([], { chunks: 0, entries: 4 })), CorruptionError);
+  });
+});
+
+describe("findInChunk() over readChunkBytes()", () => {
+  it("finds exactly what the decoded chunk holds: values, tombstones (null) and absent keys", () => {
+    fc.assert(
+      fc.property(
+        arbitraryEntries(),
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.array(fc.uint8Array({ maxLength: 8, max: 4 }), { maxLength: 10 }),
+        (entries, chunkKeyLimit, chunkByteTarget, probes) => {
+          const { bytes, summary } = writeChunkFile(entries, { chunkKeyLimit, chunkByteTarget });
+          const reader = ChunkFileReader.open(openBytes(bytes));
+          const index = new SparseIndex(summary.chunks);
+          const find = (key: Uint8Array) => {
+            const at = index.findChunk(key);
+            if (!at) return undefined;
+            const raw = reader.readChunkBytes(at.offset, at.length);
+            assertEquals(
+              decodeChunkBytes(raw, reader.path, at.offset),
+              reader.readChunk(at.offset, at.length),
+            );
+            return findInChunk(raw, key, reader.path, at.offset);
+          };
+          for (const entry of entries) assertEquals(find(entry.key), entry.value ?? null);
+          for (const probe of probes) {
+            const expected = entries.find((e) =>
+              e.key.length === probe.length && e.key.every((b, i) => b === probe[i])
+            );
+            assertEquals(find(probe), expected ? expected.value ?? null : undefined);
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("readChunkBytes() raises CorruptionError for every single flipped byte of a chunk", () => {
+    const { bytes, summary } = writeChunkFile(FIXTURE_ENTRIES, FIXTURE_OPTIONS);
+    for (const flip of byteFlips(bytes)) {
+      if (flip.position < FILE_HEADER_SIZE || flip.position >= bytes.length - CHUNK_TRAILER_SIZE) continue;
+      const reader = ChunkFileReader.open(openBytes(flip.bytes));
+      const chunk = summary.chunks.find((c) =>
+        flip.position >= c.offset && flip.position < c.offset + c.length
+      )!;
+      assertThrows(
+        () => reader.readChunkBytes(chunk.offset, chunk.length),
+        CorruptionError,
+        undefined,
+        `byte ${flip.position}`,
+      );
+    }
+  });
+
+  it("never reads past a chunk whose entries overrun it, even under a valid checksum", () => {
+    const { bytes, summary } = writeChunkFile(FIXTURE_ENTRIES, FIXTURE_OPTIONS);
+    const first = summary.chunks[0];
+    const raw = ChunkFileReader.open(openBytes(bytes)).readChunkBytes(first.offset, first.length);
+    const cut = raw.slice(0, raw.length - 2);
+    assertThrows(() => findInChunk(cut, utf8("zzz"), "f", first.offset), CorruptionError, "past the end");
   });
 });

@@ -3,7 +3,7 @@ import { describe, it } from "@std/testing/bdd";
 import fc from "fast-check";
 import { CorruptionError, UnsupportedFormatError } from "../../../engine/errors.ts";
 import { ByteWriter } from "../../../engine/format/_byte_writer.ts";
-import { compareBytes } from "../../../engine/format/_compare_bytes.ts";
+import { compareBytes } from "../../../engine/type_descriptor.ts";
 import { FILE_HEADER_SIZE, FileKind, writeFileHeader } from "../../../engine/format/file_header.ts";
 import {
   decodeSparseIndex,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { isDeepStrictEqual, inspect } from "node:util";
+import { inspect, isDeepStrictEqual } from "node:util";
 
 /** Thrown by every assertion here, as std's `AssertionError`. */
 export class AssertionError extends Error {
@@ -53,7 +53,9 @@ export function assertNotEquals<T>(actual: T, expected: T, msg?: string): void {
 export function assertStrictEquals<T>(actual: unknown, expected: T, msg?: string): asserts actual is T {
   if (!Object.is(actual, expected)) {
     throw new AssertionError(
-      `Values are not strictly equal${suffix(msg)}\n    actual: ${show(actual)}\n  expected: ${show(expected)}`,
+      `Values are not strictly equal${suffix(msg)}\n    actual: ${show(actual)}\n  expected: ${
+        show(expected)
+      }`,
     );
   }
 }
@@ -137,7 +139,10 @@ export function assertLessOrEqual<T>(actual: T, expected: T, msg?: string): void
 export function assertAlmostEquals(actual: number, expected: number, tolerance = 1e-7, msg?: string): void {
   if (!(Math.abs(actual - expected) <= tolerance)) {
     throw new AssertionError(
-      msg || `Expected actual: "${actual}" to be close to "${expected}": delta "${Math.abs(actual - expected)}" is greater than "${tolerance}"`,
+      msg ||
+        `Expected actual: "${actual}" to be close to "${expected}": delta "${
+          Math.abs(actual - expected)
+        }" is greater than "${tolerance}"`,
     );
   }
 }
