@@ -30,7 +30,9 @@ export function renderResults(results: BenchResult[]): string {
   for (const [keys, runs] of [...byKeys].sort((a, b) => a[0] - b[0])) {
     runs.sort((a, b) => a.runtime.localeCompare(b.runtime));
     out.push(`### ${fmt(keys)} keys`, "");
-    out.push(`| operation (per second) | ${runs.map((r) => `${r.runtime} ${r.runtimeVersion}`).join(" | ")} |`);
+    out.push(
+      `| operation (per second) | ${runs.map((r) => `${r.runtime} ${r.runtimeVersion}`).join(" | ")} |`,
+    );
     out.push(`|---|${runs.map(() => "---:").join("|")}|`);
     for (const name of runs[0].results.map((x) => x.name)) {
       const cells = runs.map((r) => {
@@ -47,8 +49,12 @@ export function renderResults(results: BenchResult[]): string {
     out.push("");
     const r = runs[0];
     out.push(
-      `Durability: ${r.durability}. Options: ${Object.entries(r.options).map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}. ` +
-        `Measured ${runs.map((x) => x.date.slice(0, 10)).filter((d, i, a) => a.indexOf(d) === i).join(", ")}.`,
+      `Durability: ${r.durability}. Options: ${
+        Object.entries(r.options).map(([k, v]) => `${k} ${fmt(v)}`).join(", ")
+      }. ` +
+        `Measured ${
+          runs.map((x) => x.date.slice(0, 10)).filter((d, i, a) => a.indexOf(d) === i).join(", ")
+        }.`,
       "",
     );
   }
@@ -64,6 +70,9 @@ if (import.meta.main) {
   const doc = readFileSync(docPath, "utf8");
   const start = doc.indexOf(BEGIN), end = doc.indexOf(END);
   if (start < 0 || end < start) throw new Error(`${docPath} lacks the ${BEGIN} … ${END} markers`);
-  writeFileSync(docPath, doc.slice(0, start + BEGIN.length) + "\n\n" + renderResults(results) + "\n" + doc.slice(end));
+  writeFileSync(
+    docPath,
+    doc.slice(0, start + BEGIN.length) + "\n\n" + renderResults(results) + "\n" + doc.slice(end),
+  );
   console.log(`Rendered ${results.length} result file(s) into docs/benchmarks.md`);
 }

@@ -108,7 +108,9 @@ async function main(): Promise<BenchResult> {
     const BATCH = 10_000;
     for (let i = 0; i < N; i += BATCH) {
       const ops = [];
-      for (let j = i; j < Math.min(N, i + BATCH); j++) ops.push({ type: "put" as const, key: keyOf(2 * j), value: VALUE });
+      for (let j = i; j < Math.min(N, i + BATCH); j++) {
+        ops.push({ type: "put" as const, key: keyOf(2 * j), value: VALUE });
+      }
       await index.batch(ops);
       if ((i / BATCH) % 10 === 0) sampleRss();
     }
@@ -126,15 +128,27 @@ async function main(): Promise<BenchResult> {
       const v = index.get(keyOf(2 * order[cursor++ % N]));
       if (v === undefined) throw new Error("missing key");
     });
-    results.push({ name: "random get, existing key", opsPerSecond: 1e9 / hit.avg, p50Ns: hit.p50, p99Ns: hit.p99 });
+    results.push({
+      name: "random get, existing key",
+      opsPerSecond: 1e9 / hit.avg,
+      p50Ns: hit.p50,
+      p99Ns: hit.p99,
+    });
     sampleRss();
     const miss = await measure(() => {
       if (index.get(keyOf(2 * order[cursor++ % N] + 1)) !== undefined) throw new Error("unexpected key");
     });
-    results.push({ name: "random get, missing key", opsPerSecond: 1e9 / miss.avg, p50Ns: miss.p50, p99Ns: miss.p99 });
+    results.push({
+      name: "random get, missing key",
+      opsPerSecond: 1e9 / miss.avg,
+      p50Ns: miss.p50,
+      p99Ns: miss.p99,
+    });
     const range = await measure(() => {
       let n = 0;
-      for (const _ of index.range({ gte: keyOf(2 * (order[cursor++ % N] % Math.max(1, N - 1000))), limit: 1000 })) n++;
+      for (
+        const _ of index.range({ gte: keyOf(2 * (order[cursor++ % N] % Math.max(1, N - 1000))), limit: 1000 })
+      ) n++;
       if (n === 0) throw new Error("empty range");
     });
     results.push({
@@ -148,13 +162,22 @@ async function main(): Promise<BenchResult> {
     let scanned = 0;
     for (const _ of index.range()) scanned++;
     if (scanned !== N) throw new Error(`scan returned ${scanned} of ${N}`);
-    results.push({ name: "full ordered scan", opsPerSecond: N / ((performance.now() - scanStart) / 1000), note: "entries per second" });
+    results.push({
+      name: "full ordered scan",
+      opsPerSecond: N / ((performance.now() - scanStart) / 1000),
+      note: "entries per second",
+    });
     sampleRss();
     let next = 0;
     const put = await measure(() => {
       index.put(keyOf(2 * order[next++ % N]), VALUE);
     });
-    results.push({ name: "single put, no fsync wait (overwrite)", opsPerSecond: 1e9 / put.avg, p50Ns: put.p50, p99Ns: put.p99 });
+    results.push({
+      name: "single put, no fsync wait (overwrite)",
+      opsPerSecond: 1e9 / put.avg,
+      p50Ns: put.p50,
+      p99Ns: put.p99,
+    });
     sampleRss();
     await index.close();
     return {
@@ -186,7 +209,11 @@ const result = await main();
 for (const r of result.results) {
   console.log(`${r.name.padEnd(48)} ${Math.round(r.opsPerSecond).toLocaleString("en-US").padStart(12)} /s`);
 }
-console.log(`RSS after load ${(result.rssAfterLoadBytes / 2 ** 20).toFixed(0)} MiB, peak ${(result.rssPeakBytes / 2 ** 20).toFixed(0)} MiB`);
+console.log(
+  `RSS after load ${(result.rssAfterLoadBytes / 2 ** 20).toFixed(0)} MiB, peak ${
+    (result.rssPeakBytes / 2 ** 20).toFixed(0)
+  } MiB`,
+);
 if (OUT) {
   mkdirSync(OUT.slice(0, OUT.lastIndexOf("/")) || ".", { recursive: true });
   writeFileSync(OUT, JSON.stringify(result, null, 2) + "\n");

@@ -18,7 +18,8 @@ function sources(dir: string): string[] {
 function specifiers(path: string): { specifier: string; line: number }[] {
   const text = readFileSync(`${ROOT}${path}`, "utf8");
   const out: { specifier: string; line: number }[] = [];
-  const pattern = /(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
+  const pattern =
+    /(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
   for (const m of text.matchAll(pattern)) {
     out.push({ specifier: m[1] ?? m[2], line: text.slice(0, m.index).split("\n").length });
   }
@@ -52,16 +53,20 @@ describe("module boundaries", () => {
 
   it("no mod.ts re-exports an internal (_-prefixed) or unstable_ file", () => {
     const bad: string[] = [];
-    for (const file of ["engine", "exporters", "agent", "console"].flatMap((m) => {
-      try {
-        return sources(m).filter((f) => f.endsWith("/mod.ts"));
-      } catch {
-        return [];
-      }
-    })) {
+    for (
+      const file of ["engine", "exporters", "agent", "console"].flatMap((m) => {
+        try {
+          return sources(m).filter((f) => f.endsWith("/mod.ts"));
+        } catch {
+          return [];
+        }
+      })
+    ) {
       for (const { specifier, line } of specifiers(file)) {
         const name = specifier.split("/").pop()!;
-        if (name.startsWith("_") || name.startsWith("unstable_")) bad.push(`${file}:${line} re-exports ${specifier}`);
+        if (name.startsWith("_") || name.startsWith("unstable_")) {
+          bad.push(`${file}:${line} re-exports ${specifier}`);
+        }
       }
     }
     assertEquals(bad, []);
