@@ -175,6 +175,8 @@ class Layer {
   readonly map: Map<string, Entry>;
   /** Open iterators that captured this layer while it was a segment's active map. */
   sharers = 0;
+  /** A background flush is writing this layer to a delta table. */
+  flushing = false;
   #sorted: Entry[] | undefined;
 
   constructor(map: Map<string, Entry>) {
@@ -210,6 +212,8 @@ class Segment {
   activeLayer: Layer | undefined;
   /** Keys in the active map and the layers (an upper bound: a key may be in several). */
   buffered = 0;
+  /** Of those, keys in layers a background flush is writing. */
+  flushingKeys = 0;
   /** Table readers held while the segment is loaded. */
   readonly readers = new Map<number, TableReader>();
   queued = new Set<TaskKind>();
@@ -319,6 +323,7 @@ export class SegmentIndex<K = string, V = string> {
   #nextFileNo: number;
   #nextSegmentId: number;
   #buffered = 0;
+  #flushingKeys = 0;
 
   readonly #loaded: Lru<Segment, true>;
   readonly #chunkCache: Lru<number, CachedChunk>;
@@ -353,6 +358,8 @@ export class SegmentIndex<K = string, V = string> {
 
   #tasks: { kind: TaskKind; segment: Segment }[] = [];
   #worker: Promise<void> | undefined;
+  /** The background flush the worker runs now, if any: `flush()` waits for it. */
+  #backgroundFlush: Promise<void> = RESOLVED;
   #commitChain: Promise<void> = RESOLVED;
   #closing: Promise<void> | undefined;
 
@@ -670,6 +677,8 @@ export class SegmentIndex<K = string, V = string> {
     this.#guard(() => {
       for (const seg of this.#segments) this.#spill(seg);
     });
+    await this.#backgroundFlush.catch(() => {});
+    this.#checkReady();
     await this.#commit();
   }
 
@@ -827,16 +836,19 @@ export class SegmentIndex<K = string, V = string> {
   /** Enforces the write-cache limits after a write to `seg`. */
   #afterWrite(seg: Segment): void {
     const t = this.#tuning;
-    if (seg.buffered >= t.segmentWriteCacheKeyLimitDuringMaintenance) {
+    const pending = seg.buffered - seg.flushingKeys;
+    if (pending >= t.segmentWriteCacheKeyLimitDuringMaintenance) {
       this.#counts.inlineFlushes++;
       this.#guard(() => this.#spill(seg));
       this.#kick();
-    } else if (seg.buffered >= t.segmentWriteCacheKeyLimit) {
+    } else if (pending >= t.segmentWriteCacheKeyLimit) {
       this.#enqueue("flush", seg);
     }
-    if (this.#buffered >= t.indexBufferedWriteKeyLimit) {
+    if (this.#buffered - this.#flushingKeys >= t.indexBufferedWriteKeyLimit) {
       let largest = seg;
-      for (const s of this.#segments) if (s.buffered > largest.buffered) largest = s;
+      for (const s of this.#segments) {
+        if (s.buffered - s.flushingKeys > largest.buffered - largest.flushingKeys) largest = s;
+      }
       this.#counts.inlineFlushes++;
       this.#guard(() => this.#spill(largest));
       this.#kick();
@@ -845,38 +857,124 @@ export class SegmentIndex<K = string, V = string> {
 
   /** Moves the active map into the frozen layers, so iterators that share it keep their view. */
   #freezeActive(seg: Segment): void {
-    let layers = [...seg.version.layers, seg.activeLayer!];
-    if (layers.length > MAX_LAYERS) {
+    const layer = seg.activeLayer ?? new Layer(seg.active);
+    const flushing = seg.version.layers.filter((l) => l.flushing);
+    let rest = [...seg.version.layers.filter((l) => !l.flushing), layer];
+    if (rest.length > MAX_LAYERS) {
       const merged = new Map<string, Entry>();
-      for (const layer of layers) for (const [k, e] of layer.map) merged.set(k, e);
-      layers = [new Layer(merged)];
+      for (const l of rest) for (const [k, e] of l.map) merged.set(k, e);
+      rest = [new Layer(merged)];
     }
-    seg.version = { ...seg.version, layers };
+    // Layers being flushed were frozen first, so they stay the oldest.
+    seg.version = { ...seg.version, layers: [...flushing, ...rest] };
     seg.active = new Map();
     seg.activeLayer = undefined;
+    this.#recount(seg);
   }
 
-  /** Writes the segment's write cache to a new delta table (synchronously; synced at the next commit). */
+  /** Recomputes the segment's buffered keys after its write cache changed shape. */
+  #recount(seg: Segment): void {
+    let n = seg.active.size;
+    for (const layer of seg.version.layers) n += layer.map.size;
+    this.#buffered += n - seg.buffered;
+    seg.buffered = n;
+  }
+
+  /**
+   * Writes the segment's write cache to a new delta table synchronously
+   * (synced at the next commit): the active map and every layer except those
+   * a background flush is writing.
+   */
   #spill(seg: Segment): void {
     if (seg.buffered === 0 || seg.retired) return;
+    const layers = seg.version.layers.filter((l) => !l.flushing);
+    if (layers.length === 0 && seg.active.size === 0) return;
     let merged = seg.active;
-    if (seg.version.layers.length > 0) {
+    if (layers.length > 0) {
       merged = new Map<string, Entry>();
-      for (const layer of seg.version.layers) for (const [k, e] of layer.map) merged.set(k, e);
+      for (const layer of layers) for (const [k, e] of layer.map) merged.set(k, e);
       for (const [k, e] of seg.active) merged.set(k, e);
     }
     // Binary strings sort in unsigned byte order, so the default sort orders the keys.
     const keys = [...merged.keys()].sort();
     const meta = this.#writeTable(keys.map((k) => merged.get(k)!));
-    seg.version = { main: seg.version.main, deltas: [...seg.version.deltas, meta], layers: [] };
+    seg.version = {
+      main: seg.version.main,
+      deltas: [...seg.version.deltas, meta],
+      layers: seg.version.layers.filter((l) => l.flushing),
+    };
     seg.active = new Map();
     seg.activeLayer = undefined;
-    this.#buffered -= seg.buffered;
-    seg.buffered = 0;
-    seg.queued.delete("flush");
+    this.#recount(seg);
+    this.#flushed(seg);
+  }
+
+  #flushed(seg: Segment): void {
     this.#counts.flushes++;
     this.#changed();
     if (seg.version.deltas.length >= this.#deltaFileLimit) this.#enqueue("compact", seg);
+  }
+
+  /**
+   * The background flush: freezes the write cache and writes it in slices,
+   * yielding the event loop between them. Writes go on into a new active
+   * map meanwhile; an inline flush during it writes only what came after, and
+   * this delta takes its place below that newer one.
+   */
+  async #flushSegment(seg: Segment): Promise<void> {
+    if (seg.retired || seg.version.layers.some((l) => l.flushing)) return;
+    if (seg.active.size > 0) this.#freezeActive(seg);
+    const layers = [...seg.version.layers];
+    if (layers.length === 0) return;
+    for (const layer of layers) {
+      layer.flushing = true;
+      seg.flushingKeys += layer.map.size;
+    }
+    this.#flushingKeys += seg.flushingKeys;
+    const slot = seg.version.deltas.length;
+    let builder: TableBuilder | undefined;
+    try {
+      let entries: Entry[];
+      if (layers.length === 1) {
+        entries = layers[0].sorted();
+      } else {
+        const merged = new Map<string, Entry>();
+        for (const layer of layers) for (const [k, e] of layer.map) merged.set(k, e);
+        entries = [...merged.keys()].sort().map((k) => merged.get(k)!);
+      }
+      builder = new TableBuilder(this.#fs, this.#dir, this.#nextFileNo++, this.#layout);
+      let sliceStart = performance.now();
+      for (let i = 0; i < entries.length; i++) {
+        builder.add(entries[i].key, entries[i].value);
+        if ((i & 255) === 255 && performance.now() - sliceStart > SLICE_MS) {
+          await yieldToEventLoop();
+          if (this.#state !== "READY" || seg.retired) {
+            builder.abort();
+            return;
+          }
+          sliceStart = performance.now();
+        }
+      }
+      const { meta, unsynced } = builder.finish();
+      builder = undefined;
+      this.#unsynced.push(...unsynced);
+      const deltas = [...seg.version.deltas];
+      deltas.splice(slot, 0, meta);
+      seg.version = {
+        main: seg.version.main,
+        deltas,
+        layers: seg.version.layers.filter((l) => !layers.includes(l)),
+      };
+      this.#recount(seg);
+      this.#flushed(seg);
+    } catch (e) {
+      builder?.abort();
+      throw e;
+    } finally {
+      for (const layer of layers) layer.flushing = false;
+      this.#flushingKeys -= seg.flushingKeys;
+      seg.flushingKeys = 0;
+    }
   }
 
   #writeTable(entries: Iterable<Entry>): TableMeta {
@@ -1057,8 +1155,10 @@ export class SegmentIndex<K = string, V = string> {
         const task = this.#tasks.shift()!;
         task.segment.queued.delete(task.kind);
         if (task.segment.retired) continue;
-        if (task.kind === "flush") this.#spill(task.segment);
-        else if (task.kind === "compact") await this.#compactSegment(task.segment);
+        if (task.kind === "flush") {
+          this.#backgroundFlush = this.#flushSegment(task.segment);
+          await this.#backgroundFlush;
+        } else if (task.kind === "compact") await this.#compactSegment(task.segment);
         else await this.#splitSegment(task.segment);
       }
       if (this.#state === "READY" && this.#dirty) await this.#commit();

@@ -520,6 +520,20 @@ export function decodeChunkBytes(bytes: Uint8Array, file: string, offset: number
 
 /** Reused by {@linkcode findInChunk} to rebuild keys without allocating. */
 let scratch = new Uint8Array(256);
+/** {@linkcode scanVarint}'s cursor, module state so the hot loop allocates nothing. */
+let at = 0;
+
+/** Reads the varint at `at` and advances it; a varint running past `end` is corruption. */
+function scanVarint(bytes: Uint8Array, end: number, file: string, offset: number): number {
+  let value = 0, shift = 0, b: number;
+  do {
+    if (at >= end) overrun(file, offset + at);
+    b = bytes[at++];
+    value += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (b & 0x80);
+  return value;
+}
 
 /**
  * Looks `key` up in a chunk from {@linkcode ChunkFileReader.readChunkBytes}
@@ -543,41 +557,23 @@ export function findInChunk(
   const end = bytes.length;
   const count = bytes[4] | (bytes[5] << 8) | (bytes[6] << 16) | (bytes[7] << 24);
   const keyLength = key.length;
-  let pos = CHUNK_HEADER_SIZE;
   let length = 0;
+  at = CHUNK_HEADER_SIZE;
   for (let i = 0; i < count; i++) {
-    let shared = 0, suffix = 0, tag = 0, shift = 0, b: number;
-    do {
-      if (pos >= end) overrun(file, offset + pos);
-      b = bytes[pos++];
-      shared += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b & 0x80);
-    shift = 0;
-    do {
-      if (pos >= end) overrun(file, offset + pos);
-      b = bytes[pos++];
-      suffix += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b & 0x80);
-    if (shared > length || pos + suffix > end) overrun(file, offset + pos);
+    const shared = scanVarint(bytes, end, file, offset);
+    const suffix = scanVarint(bytes, end, file, offset);
+    if (shared > length || at + suffix > end) overrun(file, offset + at);
     length = shared + suffix;
     if (length > scratch.length) {
       const grown = new Uint8Array(Math.max(length, scratch.length * 2));
       grown.set(scratch.subarray(0, shared));
       scratch = grown;
     }
-    for (let j = 0; j < suffix; j++) scratch[shared + j] = bytes[pos + j];
-    pos += suffix;
-    shift = 0;
-    do {
-      if (pos >= end) overrun(file, offset + pos);
-      b = bytes[pos++];
-      tag += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b & 0x80);
+    for (let j = 0; j < suffix; j++) scratch[shared + j] = bytes[at + j];
+    at += suffix;
+    const tag = scanVarint(bytes, end, file, offset);
     const valueLength = tag === 0 ? 0 : tag - 1;
-    if (pos + valueLength > end) overrun(file, offset + pos);
+    if (at + valueLength > end) overrun(file, offset + at);
     // Compare the rebuilt key with the one wanted; keys ascend, so a greater one ends the search.
     const n = length < keyLength ? length : keyLength;
     let c = 0;
@@ -588,9 +584,9 @@ export function findInChunk(
       }
     }
     if (c === 0) c = length - keyLength;
-    if (c === 0) return tag === 0 ? null : bytes.subarray(pos, pos + valueLength);
+    if (c === 0) return tag === 0 ? null : bytes.subarray(at, at + valueLength);
     if (c > 0) return undefined;
-    pos += valueLength;
+    at += valueLength;
   }
   return undefined;
 }

@@ -164,6 +164,27 @@ describe("SegmentIndex basics", () => {
   });
 });
 
+describe("SegmentIndex background flush", () => {
+  it("yields while it writes, and newer writes flushed inline meanwhile stay newer", async () => {
+    const { index } = await memIndex({
+      segmentWriteCacheKeyLimit: 20_000,
+      segmentWriteCacheKeyLimitDuringMaintenance: 24_000,
+      indexBufferedWriteKeyLimit: 1_000_000,
+      segmentSplitKeyThreshold: 1_000_000,
+    });
+    for (let i = 0; i < 20_000; i++) index.put(key(i), "old");
+    // The background flush starts on the next turn of the event loop and yields after its first slice;
+    // 25,000 writes then pass the during-maintenance limit and flush inline while it is still running.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    for (let i = 0; i < 25_000; i++) index.put(key(i), "new");
+    assertGreater(index.stats().inlineFlushes, 0);
+    await index.flush();
+    for (let i = 0; i < 25_000; i += 7) assertEquals(index.get(key(i)), "new", key(i));
+    assertEquals([...index.range()].filter(([, v]) => v !== "new"), []);
+    await index.close();
+  });
+});
+
 describe("SegmentIndex range()", () => {
   async function filled() {
     const { fs, index } = await memIndex(SMALL);
