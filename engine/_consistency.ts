@@ -1,7 +1,7 @@
 /**
  * `checkAndRepairConsistency()`: verifies every table file byte by byte and
  * repairs what can be rebuilt from the data (Bloom filters, sparse indexes,
- * orphan files). Damaged data cannot be repaired; it is reported.
+ * orphan table files). Damaged data cannot be repaired; it is reported.
  *
  * @module
  */
@@ -26,6 +26,7 @@ export interface ConsistencyInput {
     upper: Uint8Array | undefined;
     tables: TableMeta[];
   }[];
+  /** Tables the index may still read: live ones, and obsolete ones a manifest or an open iterator still needs. */
   liveFiles: ReadonlySet<number>;
   /** Called after a table's sparse index or Bloom filter was replaced, so cached readers reload it. */
   dropReader(fileNo: number): void;
@@ -47,9 +48,10 @@ export async function checkAndRepair(input: ConsistencyInput): Promise<Consisten
     removedFiles: [],
     rebuilt: [],
   };
+  // Temporary files are left alone: one may belong to a commit in flight, and open removes those a crash left.
   for (const name of fs.list(dir)) {
     const fileNo = parseTableFileName(name);
-    if ((fileNo !== undefined && !input.liveFiles.has(fileNo)) || name.endsWith(".tmp")) {
+    if (fileNo !== undefined && !input.liveFiles.has(fileNo)) {
       fs.remove(joinPath(dir, name));
       report.removedFiles.push(name);
     }

@@ -10,12 +10,27 @@ export class Lru<K, V> {
   #map = new Map<K, V>();
   #limit: number;
   #onEvict: (key: K, value: V) => void;
+  #weigh: ((value: V) => number) | undefined;
+  #weight = 0;
+  /** The most recently used key, if known. */
+  #newest: K | undefined;
   /** Entries removed to respect the limit, since construction. */
   evictions = 0;
 
-  constructor(limit: number, onEvict: (key: K, value: V) => void = () => {}) {
+  /**
+   * @param limit Most entries kept.
+   * @param onEvict Called for each entry evicted or cleared.
+   * @param weigh If given, the map keeps the total weight of its values (e.g. bytes).
+   */
+  constructor(limit: number, onEvict: (key: K, value: V) => void = () => {}, weigh?: (value: V) => number) {
     this.#limit = limit;
     this.#onEvict = onEvict;
+    this.#weigh = weigh;
+  }
+
+  /** Total weight of the values, with a `weigh` function; 0 without. */
+  get weight(): number {
+    return this.#weight;
   }
 
   get size(): number {
@@ -35,9 +50,11 @@ export class Lru<K, V> {
   /** The value, marked as most recently used; `undefined` if absent. */
   get(key: K): V | undefined {
     const value = this.#map.get(key);
-    if (value !== undefined) {
+    // Re-inserting moves the entry to the young end; skipped when it is there already (the common repeat).
+    if (value !== undefined && key !== this.#newest) {
       this.#map.delete(key);
       this.#map.set(key, value);
+      this.#newest = key;
     }
     return value;
   }
@@ -53,13 +70,20 @@ export class Lru<K, V> {
 
   /** Inserts or replaces as most recently used, then evicts down to the limit. */
   set(key: K, value: V): void {
-    this.#map.delete(key);
+    this.delete(key);
     this.#map.set(key, value);
+    this.#newest = key;
+    if (this.#weigh) this.#weight += this.#weigh(value);
     this.#trim();
   }
 
   /** Removes without calling the eviction callback. */
   delete(key: K): boolean {
+    if (key === this.#newest) this.#newest = undefined;
+    if (this.#weigh) {
+      const old = this.#map.get(key);
+      if (old !== undefined) this.#weight -= this.#weigh(old);
+    }
     return this.#map.delete(key);
   }
 
@@ -71,7 +95,7 @@ export class Lru<K, V> {
   /** Removes every entry, calling the eviction callback for each. */
   clear(): void {
     for (const [key, value] of [...this.#map]) {
-      this.#map.delete(key);
+      this.delete(key);
       this.#onEvict(key, value);
     }
   }
@@ -79,7 +103,7 @@ export class Lru<K, V> {
   #trim(): void {
     while (this.#map.size > this.#limit) {
       const [key, value] = this.#map.entries().next().value!;
-      this.#map.delete(key);
+      this.delete(key);
       this.evictions++;
       this.#onEvict(key, value);
     }

@@ -169,6 +169,10 @@ export class TableReader {
   readonly #stats: ReadStats;
   /** Base of this table's chunk cache keys: chunk i is cached under base + i. */
   readonly #cacheBase: number;
+  /** This table's own Bloom filter counters, for its segment's metrics. */
+  bloomRequests = 0;
+  bloomRefused = 0;
+  bloomFalsePositives = 0;
 
   constructor(
     fs: FileSystem,
@@ -197,27 +201,30 @@ export class TableReader {
     this.#cacheBase = meta.fileNo * 2 ** 32;
   }
 
-  /** The entry for the probed key (a tombstone is an entry), or undefined if the table has none. */
-  get(probe: Probe): Entry | undefined {
+  /** The probed key's value in this table: bytes, `null` for a tombstone, `undefined` if the table has no entry. */
+  get(probe: Probe): Uint8Array | null | undefined {
     const key = probe.key;
     if (this.#bloom) {
       this.#stats.bloomChecks++;
+      this.bloomRequests++;
       if (!this.#bloom.mayContainProbe(probe.bloom)) {
         this.#stats.bloomNegatives++;
+        this.bloomRefused++;
         return undefined;
       }
     }
     const at = this.sparse.firstAtLeast(key);
-    if (at === this.sparse.entries.length) {
-      if (this.#bloom) this.#stats.bloomFalsePositives++;
-      return undefined;
-    }
-    const value = findInChunk(this.#rawChunk(at), key, this.#chunks.path, this.sparse.entries[at].offset);
+    const value = at === this.sparse.entries.length
+      ? undefined
+      : findInChunk(this.#rawChunk(at), key, this.#chunks.path, this.sparse.entries[at].offset);
     if (value === undefined) {
-      if (this.#bloom) this.#stats.bloomFalsePositives++;
+      if (this.#bloom) {
+        this.#stats.bloomFalsePositives++;
+        this.bloomFalsePositives++;
+      }
       return undefined;
     }
-    return { key, value: value ?? undefined };
+    return value;
   }
 
   /** Chunk number `at`, verified and undecoded, through the cache. */

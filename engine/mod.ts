@@ -27,7 +27,6 @@ export {
   type ConsistencyReport,
   type IndexConfig,
   type IndexState,
-  type IndexStats,
   RangeIterator,
   type RangeOptions,
   SegmentIndex,

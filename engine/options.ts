@@ -6,14 +6,16 @@
  * Three kinds of option:
  * - fixed: recorded in the index manifest at create; reopening with a
  *   different value is refused (`keyType`, `valueType`, `chunkKeyLimit`,
- *   `chunkByteTarget`, `bloomBitsPerKey`);
+ *   `chunkByteTarget`, `bloomBitsPerKey`, `wal`, `durability`);
  * - tunable: may change on a live index through `applyConfig()` (the
  *   {@linkcode TUNABLE_KEYS}), persisted in the manifest;
- * - per open: `fs`, `clock`, `deltaFileLimit`.
+ * - per open: `fs`, `clock`, `deltaFileLimit` and the write-ahead log's
+ *   file size, retention limit and corruption policy.
  *
  * @module
  */
 import type { FileSystem } from "./fs/file_system.ts";
+import type { CorruptionPolicy, Durability } from "./wal/write_ahead_log.ts";
 import { type TypeDescriptor } from "./type_descriptor.ts";
 
 /** Options of `SegmentIndex.create()` and `SegmentIndex.open()`. */
@@ -34,6 +36,39 @@ export interface SegmentIndexOptions<K, V> {
   chunkByteTarget?: number;
   /** Bloom filter bits per key; 0 disables the filters. Fixed at create. @default 10 */
   bloomBitsPerKey?: number;
+  /**
+   * Keep a write-ahead log, so that a write is durable before a flush.
+   * Without it a write survives a crash only once a later `flush()` or
+   * `close()` completed. Fixed at create. @default true
+   */
+  wal?: boolean;
+  /**
+   * When a write's promise resolves (with the log on): `sync` after an
+   * fsync of its own record, `group` after an fsync shared by the writes
+   * of the same moment, `none` once the OS has the record (no fsync). Fixed
+   * at create. @default "group"
+   */
+  durability?: Durability;
+  /** Size at which a log file is rotated. @default 67108864 (64 MiB) */
+  walSegmentBytes?: number;
+  /**
+   * Log bytes kept before writers wait for a flush and checkpoint to trim
+   * the log (backpressure). @default 268435456 (256 MiB)
+   */
+  walMaxRetainedBytes?: number;
+  /**
+   * What opening does with a torn or damaged log tail: cut it and report
+   * the bytes dropped, or refuse with `CorruptionError`.
+   * @default "truncate-invalid-tail"
+   */
+  walCorruptionPolicy?: CorruptionPolicy;
+  /**
+   * Metrics recording: `false` records nothing (no counters, no timing);
+   * otherwise one operation in `sampleEvery` is timed into the latency
+   * histograms, with `clock` (high-resolution milliseconds).
+   * @default { sampleEvery: 64, clock: performance.now }
+   */
+  metrics?: false | { sampleEvery?: number; clock?: () => number };
   /** A segment's delta files that trigger its compaction. @default 8 */
   deltaFileLimit?: number;
   /** Buffered writes of one segment that schedule its flush. Tunable. @default 20000 */
@@ -80,6 +115,8 @@ export interface FixedOptions {
   chunkKeyLimit: number;
   chunkByteTarget: number;
   bloomBitsPerKey: number;
+  wal: boolean;
+  durability: Durability;
 }
 
 export const DEFAULTS = {
@@ -92,6 +129,7 @@ export const DEFAULTS = {
   segmentSplitKeyThreshold: 500_000,
   segmentCacheLimit: 16,
   chunkCacheLimit: 8192,
+  latencySampleEvery: 64,
 } as const;
 
 /** One rejected value, from {@linkcode validateTuning}. */
@@ -222,7 +260,24 @@ export function resolveFixed<K, V>(
       0,
       64,
     ),
+    wal: checkBoolean("wal", options.wal ?? true),
+    durability: checkDurability(options.durability ?? "group"),
   };
+}
+
+function checkBoolean(name: string, value: unknown): boolean {
+  if (typeof value !== "boolean") {
+    throw new TypeError(`Option '${name}' must be a boolean, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Throws unless `value` is a durability mode. */
+export function checkDurability(value: unknown): Durability {
+  if (value !== "sync" && value !== "group" && value !== "none") {
+    throw new TypeError(`Option 'durability' must be "sync", "group" or "none", got ${describe(value)}`);
+  }
+  return value;
 }
 
 /**

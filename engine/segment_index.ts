@@ -22,10 +22,15 @@
  * index holds exactly the state of the last durable manifest; leftover files
  * are removed at open.
  *
+ * Writes are logged first in the write-ahead log (`wal/`), which is
+ * replayed at open from its checkpoint: the highest sequence number whose
+ * writes are all in tables named by a durable manifest.
+ *
  * Files in an index directory:
  * - `MANIFEST` — the index manifest (format in docs/format.md and
  *   docs/engine.md);
  * - `LOCK` — held while the index is open;
+ * - `wal/` — the write-ahead log (docs/wal.md);
  * - `NNNNNN.chunks`, `NNNNNN.sparse`, `NNNNNN.bloom` — one table.
  *
  * @module
@@ -47,6 +52,9 @@ import {
   TableReader,
 } from "./_table.ts";
 import { checkAndRepair } from "./_consistency.ts";
+import { Histogram } from "./_histogram.ts";
+import { deepFreeze, type MetricsSnapshot, type SegmentMetrics } from "./metrics.ts";
+import { bloomFalsePositiveRate, bloomHashCount } from "./format/bloom_filter.ts";
 import {
   AlreadyExistsError,
   ClosedError,
@@ -59,10 +67,12 @@ import {
 } from "./errors.ts";
 import { decodeManifest, encodeManifest } from "./format/manifest.ts";
 import { writeFileAtomic } from "./fs/atomic.ts";
+import { type RecoveryReport, type WalOp, type WalStats, WriteAheadLog } from "./wal/write_ahead_log.ts";
 import type { FileHandle, FileLock, FileSystem } from "./fs/file_system.ts";
 import { NodeFileSystem } from "./fs/node_fs.ts";
 import { basename, dirname, joinPath } from "./fs/path.ts";
 import {
+  checkDurability,
   checkFixedUnchanged,
   DEFAULTS,
   type FixedOptions,
@@ -115,37 +125,6 @@ export interface IndexConfig {
   supportedKeys: readonly TunableKey[];
 }
 
-/** Counters and shape of an index, from {@linkcode SegmentIndex.stats}. */
-export interface IndexStats {
-  readonly gets: number;
-  readonly puts: number;
-  readonly deletes: number;
-  /** Write caches written to delta tables (background, inline and explicit). */
-  readonly flushes: number;
-  /** Flushes a write ran itself because a write-cache limit was reached. */
-  readonly inlineFlushes: number;
-  readonly compactions: number;
-  readonly splits: number;
-  /** Manifests made durable. */
-  readonly commits: number;
-  readonly bloomChecks: number;
-  readonly bloomNegatives: number;
-  readonly bloomFalsePositives: number;
-  readonly chunkCacheHits: number;
-  readonly chunkCacheMisses: number;
-  readonly segments: number;
-  readonly loadedSegments: number;
-  readonly segmentCacheEvictions: number;
-  readonly chunkCacheSize: number;
-  readonly openTables: number;
-  /** Keys in write caches (an upper bound). */
-  readonly bufferedKeys: number;
-  /** Entries in tables, tombstones and shadowed versions included. */
-  readonly tableKeys: number;
-  readonly deltaTables: number;
-  readonly openIterators: number;
-}
-
 /** What {@linkcode SegmentIndex.checkAndRepairConsistency} checked and did. */
 export interface ConsistencyReport {
   segmentsChecked: number;
@@ -177,6 +156,8 @@ class Layer {
   sharers = 0;
   /** A background flush is writing this layer to a delta table. */
   flushing = false;
+  /** Smallest log sequence number of the writes in this layer (Infinity without a log). */
+  minLsn = Infinity;
   #sorted: Entry[] | undefined;
 
   constructor(map: Map<string, Entry>) {
@@ -214,9 +195,17 @@ class Segment {
   buffered = 0;
   /** Of those, keys in layers a background flush is writing. */
   flushingKeys = 0;
+  /** Smallest log sequence number of the writes in the active map (Infinity without a log or writes). */
+  activeMinLsn = Infinity;
   /** Table readers held while the segment is loaded. */
   readonly readers = new Map<number, TableReader>();
   queued = new Set<TaskKind>();
+  /** When each queued task was accepted (high-resolution clock), for the accepted→done latency. */
+  readonly queuedAt = new Map<TaskKind, number>();
+  /** The maintenance the worker runs on this segment now. */
+  busy: TaskKind | undefined;
+  flushRequests = 0;
+  compactRequests = 0;
   retired = false;
 
   constructor(
@@ -283,9 +272,12 @@ function yieldToEventLoop(): Promise<void> {
  *
  * `get` is synchronous. `put`, `delete` and `batch` apply synchronously — a
  * `get` right after sees the write — and return a promise that resolves
- * when the write is durable at the index's durability setting; this index
- * has no write-ahead log yet, so the promise is already resolved and a write
- * becomes durable with the next completed `flush()` (or `close()`).
+ * when the write is durable at the index's durability setting: after the
+ * write-ahead log's fsync that covers it (`sync`, `group`), at once with
+ * `none` or without a log (then a write is durable after the next completed
+ * `flush()` or `close()`). The promise rejects if that fsync fails, and then
+ * the index is in ERROR. It also waits while the log is over its retention
+ * limit, until a flush and checkpoint trimmed it.
  *
  * Not safe to share across threads; safe to use from any number of async
  * tasks of one event loop.
@@ -313,10 +305,15 @@ export class SegmentIndex<K = string, V = string> {
   readonly #deltaFileLimit: number;
   readonly #lock: FileLock;
   readonly #openedAt: number;
+  readonly #clock: () => number;
   readonly #original: Tuning;
   #tuning: Tuning;
   #revision = 0;
   #state: IndexState = "OPENING";
+  #wal: WriteAheadLog | undefined;
+  #recovery: RecoveryReport | undefined;
+  /** The flush and checkpoint that trims an over-full log, while one runs. */
+  #relief: Promise<void> | undefined;
   #error: Error | undefined;
 
   #segments: Segment[];
@@ -340,12 +337,33 @@ export class SegmentIndex<K = string, V = string> {
     gets: 0,
     puts: 0,
     deletes: 0,
+    batches: 0,
+    ranges: 0,
+    segmentCacheHits: 0,
+    segmentCacheMisses: 0,
+    flushRequests: 0,
     flushes: 0,
     inlineFlushes: 0,
+    compactRequests: 0,
     compactions: 0,
+    splitsScheduled: 0,
     splits: 0,
     commits: 0,
+    failures: 0,
+    backpressureWaits: 0,
   };
+  /** False when metrics recording is off: no counting, no timing. */
+  readonly #recording: boolean;
+  readonly #sampleEvery: number;
+  readonly #hrClock: () => number;
+  #getSample: number;
+  #writeSample: number;
+  readonly #getLatency = new Histogram();
+  readonly #writeLatency = new Histogram();
+  readonly #flushLatency = new Histogram();
+  readonly #compactLatency = new Histogram();
+  readonly #splitStartDelay = new Histogram();
+  readonly #splitRun = new Histogram();
 
   /** Bumped by every change the manifest records. */
   #generation = 0;
@@ -371,9 +389,14 @@ export class SegmentIndex<K = string, V = string> {
     valueType: TypeDescriptor<V>,
     manifest: ManifestJson,
     lock: FileLock,
-    openedAt: number,
+    clock: () => number,
     deltaFileLimit: number,
+    metrics: MetricsOptions,
   ) {
+    this.#recording = metrics !== false;
+    this.#sampleEvery = metrics === false ? 0 : metrics.sampleEvery;
+    this.#hrClock = metrics === false ? () => 0 : metrics.clock;
+    this.#getSample = this.#writeSample = Math.max(1, this.#sampleEvery);
     this.#fs = fs;
     this.#dir = dir;
     this.#name = name;
@@ -387,7 +410,8 @@ export class SegmentIndex<K = string, V = string> {
     };
     this.#deltaFileLimit = deltaFileLimit;
     this.#lock = lock;
-    this.#openedAt = openedAt;
+    this.#clock = clock;
+    this.#openedAt = clock();
     this.#original = { ...manifest.tuning };
     this.#tuning = { ...manifest.tuning };
     this.#nextFileNo = manifest.nextFileNo;
@@ -404,7 +428,7 @@ export class SegmentIndex<K = string, V = string> {
       return seg;
     });
     this.#loaded = new Lru(this.#tuning.segmentCacheLimit, (seg) => this.#unload(seg));
-    this.#chunkCache = new Lru(this.#tuning.chunkCacheLimit);
+    this.#chunkCache = new Lru(this.#tuning.chunkCacheLimit, undefined, (chunk) => chunk.length);
   }
 
   /**
@@ -427,9 +451,11 @@ export class SegmentIndex<K = string, V = string> {
     const fs = options.fs ?? new NodeFileSystem();
     const manifestPath = joinPath(directory, MANIFEST);
     if (fs.stat(manifestPath)) throw new AlreadyExistsError(directory);
-    const existed = fs.stat(directory) !== undefined;
+    // Every directory created here must reach the disk, or a crash could take the whole index with it.
+    const created: string[] = [];
+    for (let d = directory; fs.stat(d) === undefined && d !== dirname(d); d = dirname(d)) created.unshift(d);
     fs.mkdir(directory);
-    if (!existed) await fs.syncDir(dirname(directory));
+    for (const d of created) await fs.syncDir(dirname(d));
     const lock = fs.lock(joinPath(directory, LOCK));
     try {
       const manifest: ManifestJson = {
@@ -450,10 +476,11 @@ export class SegmentIndex<K = string, V = string> {
         valueType,
         manifest,
         lock,
-        clock(),
+        clock,
         deltaFileLimit,
+        resolveMetrics(options.metrics),
       );
-      index.#state = "READY";
+      await index.#start(options);
       return index;
     } catch (e) {
       lock.release();
@@ -469,9 +496,9 @@ export class SegmentIndex<K = string, V = string> {
    * @throws {NotFoundError} If `directory` holds no index.
    * @throws {LockedError} If another opener holds the index.
    * @throws {UnsupportedFormatError} If the index was written by a newer engine.
-   * @throws {CorruptionError} If the manifest is damaged or names missing files.
+   * @throws {CorruptionError} If the manifest is damaged or names missing files, or (with the
+   *   `fail-fast` policy) the write-ahead log has a torn or damaged record.
    */
-  // deno-lint-ignore require-await -- async by contract, so callers need not change when opening does I/O that waits
   static async open<K = string, V = string>(
     directory: string,
     options: SegmentIndexOptions<K, V> = {},
@@ -501,6 +528,8 @@ export class SegmentIndex<K = string, V = string> {
         chunkKeyLimit: options.chunkKeyLimit,
         chunkByteTarget: options.chunkByteTarget,
         bloomBitsPerKey: options.bloomBitsPerKey,
+        wal: options.wal,
+        durability: options.durability === undefined ? undefined : checkDurability(options.durability),
       });
       manifest.tuning = resolveTuning(options, manifest.tuning);
       removeOrphans(fs, directory, manifest);
@@ -513,15 +542,32 @@ export class SegmentIndex<K = string, V = string> {
         valueType,
         manifest,
         lock,
-        clock(),
+        clock,
         deltaFileLimit,
+        resolveMetrics(options.metrics),
       );
-      index.#state = "READY";
+      await index.#start(options);
       return index;
     } catch (e) {
       lock.release();
       throw e;
     }
+  }
+
+  /** Opens the write-ahead log (replaying what it holds after the checkpoint), then goes READY. */
+  async #start(options: SegmentIndexOptions<K, V>): Promise<void> {
+    if (this.#fixed.wal) {
+      const opened = await WriteAheadLog.open(this.#fs, this.#dir, {
+        durability: this.#fixed.durability,
+        segmentBytes: options.walSegmentBytes,
+        maxRetainedBytes: options.walMaxRetainedBytes,
+        corruptionPolicy: options.walCorruptionPolicy,
+      }, (lsn, ops) => this.#replay(lsn, ops));
+      this.#wal = opened.wal;
+      this.#recovery = opened.report;
+    }
+    this.#state = "READY";
+    this.#kick();
   }
 
   /** Opens the index in `directory`, or resolves to `undefined` if there is none. */
@@ -548,44 +594,178 @@ export class SegmentIndex<K = string, V = string> {
     return this.#state;
   }
 
+  /** What the write-ahead log's recovery found and did at open (undefined without a log, or after create). */
+  get recovery(): RecoveryReport | undefined {
+    return this.#recovery;
+  }
+
   /** When this open of the index began, in epoch milliseconds. Counters restart from zero at each open. */
   get openedAt(): number {
     return this.#openedAt;
   }
 
   /**
-   * Counters since this open, and the current shape of the index. A plain
-   * frozen object taken in one synchronous step; it never does I/O.
+   * The runtime metrics snapshot: a deeply frozen plain object, taken in one
+   * synchronous step, without I/O and without loading a segment. Counters
+   * restart at zero at each open (see `openedAt`) and never go down while
+   * the index is open. Every field is documented in docs/metrics.md.
    */
-  stats(): IndexStats {
-    let bufferedKeys = 0, tableKeys = 0, deltaTables = 0;
+  metrics(): MetricsSnapshot {
+    const now = this.#clock();
+    const c = this.#counts;
+    const t = this.#tuning;
+    let totalKeys = 0, deltaFiles = 0, diskBytes = 0, busy = 0;
     for (const seg of this.#segments) {
-      bufferedKeys += seg.buffered;
-      tableKeys += seg.tableKeys;
-      deltaTables += seg.version.deltas.length;
+      for (const table of this.#tablesOf(seg)) {
+        totalKeys += table.entryCount;
+        diskBytes += table.bytes;
+      }
+      deltaFiles += seg.version.deltas.length;
+      if (seg.busy) busy++;
     }
-    return Object.freeze({
-      ...this.#counts,
-      ...this.#readStats,
-      segments: this.#segments.length,
-      loadedSegments: this.#loaded.size,
-      segmentCacheEvictions: this.#loaded.evictions,
-      chunkCacheSize: this.#chunkCache.size,
-      openTables: this.#readers.size,
-      bufferedKeys,
-      tableKeys,
-      deltaTables,
-      openIterators: this.#iterators.size,
+    const loadedSegments: SegmentMetrics[] = [];
+    for (const [seg] of this.#loaded.entries()) loadedSegments.push(this.#segmentMetrics(seg));
+    const walStats = this.#wal?.stats();
+    const bitsPerKey = this.#fixed.bloomBitsPerKey;
+    return deepFreeze({
+      indexName: this.#name,
+      state: this.#state,
+      openedAt: timestamp(this.#openedAt),
+      capturedAt: timestamp(now),
+      operations: { gets: c.gets, puts: c.puts, deletes: c.deletes, batches: c.batches, ranges: c.ranges },
+      segmentCache: {
+        hits: c.segmentCacheHits,
+        misses: c.segmentCacheMisses,
+        loads: c.segmentCacheMisses,
+        evictions: this.#loaded.evictions,
+        size: this.#loaded.size,
+        limit: this.#loaded.limit,
+      },
+      chunkCache: {
+        hits: this.#readStats.chunkCacheHits,
+        misses: this.#readStats.chunkCacheMisses,
+        loads: this.#readStats.chunkCacheMisses,
+        evictions: this.#chunkCache.evictions,
+        size: this.#chunkCache.size,
+        limit: this.#chunkCache.limit,
+        bytes: this.#chunkCache.weight,
+      },
+      segments: {
+        count: this.#segments.length,
+        ready: this.#state === "ERROR" ? 0 : this.#segments.length - busy,
+        maintenance: busy,
+        error: this.#state === "ERROR" ? this.#segments.length : 0,
+        loaded: this.#loaded.size,
+        unloaded: this.#segments.length - this.#loaded.size,
+        totalKeys,
+        bufferedKeys: this.#buffered,
+        deltaFiles,
+        diskBytes,
+        loadedSegments,
+      },
+      writePath: {
+        segmentWriteCacheKeyLimit: t.segmentWriteCacheKeyLimit,
+        segmentWriteCacheKeyLimitDuringMaintenance: t.segmentWriteCacheKeyLimitDuringMaintenance,
+        indexBufferedWriteKeyLimit: t.indexBufferedWriteKeyLimit,
+        bufferedKeys: this.#buffered,
+        flushingKeys: this.#flushingKeys,
+        inlineFlushes: c.inlineFlushes,
+        backpressureWaits: c.backpressureWaits,
+      },
+      maintenance: {
+        flushRequests: c.flushRequests,
+        flushes: c.flushes,
+        compactRequests: c.compactRequests,
+        compactions: c.compactions,
+        flushAcceptedToDoneP95Micros: this.#flushLatency.quantileMicros(0.95),
+        compactAcceptedToDoneP95Micros: this.#compactLatency.quantileMicros(0.95),
+        queued: this.#tasks.length,
+        inFlight: busy,
+        commits: c.commits,
+        failures: c.failures,
+      },
+      split: {
+        scheduled: c.splitsScheduled,
+        completed: c.splits,
+        inFlight: this.#segments.some((seg) => seg.busy === "split") ? 1 : 0,
+        startDelayP95Micros: this.#splitStartDelay.quantileMicros(0.95),
+        runP95Micros: this.#splitRun.quantileMicros(0.95),
+      },
+      latency: {
+        sampleEvery: this.#sampleEvery,
+        get: this.#getLatency.snapshot(),
+        write: this.#writeLatency.snapshot(),
+      },
+      bloomFilter: {
+        bitsPerKey,
+        hashFunctions: bitsPerKey > 0 ? bloomHashCount(bitsPerKey) : 0,
+        falsePositiveProbability: bitsPerKey > 0 ? bloomFalsePositiveRate(bitsPerKey) : 1,
+        requests: this.#readStats.bloomChecks,
+        refused: this.#readStats.bloomNegatives,
+        positives: this.#readStats.bloomChecks - this.#readStats.bloomNegatives,
+        falsePositives: this.#readStats.bloomFalsePositives,
+      },
+      wal: walMetrics(this.#fixed, walStats),
     });
+  }
+
+  #segmentMetrics(seg: Segment): SegmentMetrics {
+    let deltaKeys = 0, bloomRequests = 0, bloomRefused = 0, bloomFalsePositives = 0;
+    for (const d of seg.version.deltas) deltaKeys += d.entryCount;
+    for (const reader of seg.readers.values()) {
+      bloomRequests += reader.bloomRequests;
+      bloomRefused += reader.bloomRefused;
+      bloomFalsePositives += reader.bloomFalsePositives;
+    }
+    const state = seg.busy === "flush"
+      ? "FLUSHING"
+      : seg.busy === "compact"
+      ? "COMPACTING"
+      : seg.busy === "split"
+      ? "SPLITTING"
+      : "READY";
+    return {
+      id: seg.id,
+      state,
+      mainKeys: seg.version.main?.entryCount ?? 0,
+      deltaKeys,
+      deltaFiles: seg.version.deltas.length,
+      bufferedKeys: seg.buffered,
+      flushRequests: seg.flushRequests,
+      compactRequests: seg.compactRequests,
+      bloomRequests,
+      bloomRefused,
+      bloomFalsePositives,
+    };
+  }
+
+  /** Open iterators: each pins the tables of its snapshot until it is finished or closed. */
+  get openIterators(): number {
+    return this.#iterators.size;
   }
 
   /** The value stored for `key`, or `undefined` if there is none. */
   get(key: K): V | undefined {
     this.#checkReady();
+    if (this.#recording) {
+      this.#counts.gets++;
+      if (--this.#getSample === 0) {
+        this.#getSample = this.#sampleEvery;
+        const started = this.#hrClock();
+        try {
+          return this.#get(key);
+        } finally {
+          this.#getLatency.observe((this.#hrClock() - started) / 1000);
+        }
+      }
+    }
+    return this.#get(key);
+  }
+
+  #get(key: K): V | undefined {
     const kb = encodeKey(this.#keyType, key);
-    this.#counts.gets++;
-    const entry = this.#lookup(this.#route(kb), kb);
-    return entry?.value === undefined ? undefined : this.#valueType.decode(entry.value);
+    const value = this.#lookup(this.#route(kb), kb);
+    return value ? this.#valueType.decode(value) : undefined;
   }
 
   /** Stores `value` under `key`. Applies at once; see the class doc for the returned promise. */
@@ -593,18 +773,16 @@ export class SegmentIndex<K = string, V = string> {
     this.#checkReady();
     const kb = encodeKey(this.#keyType, key);
     const vb = encodeValue(this.#valueType, value);
-    this.#counts.puts++;
-    this.#apply(kb, vb);
-    return RESOLVED;
+    if (this.#recording) this.#counts.puts++;
+    return this.#timedWrite([{ type: "put", key: kb, value: vb }]);
   }
 
   /** Removes `key` (a tombstone until compaction). Applies at once. */
   delete(key: K): Promise<void> {
     this.#checkReady();
     const kb = encodeKey(this.#keyType, key);
-    this.#counts.deletes++;
-    this.#apply(kb, undefined);
-    return RESOLVED;
+    if (this.#recording) this.#counts.deletes++;
+    return this.#timedWrite([{ type: "delete", key: kb }]);
   }
 
   /**
@@ -613,26 +791,32 @@ export class SegmentIndex<K = string, V = string> {
    */
   batch(ops: Iterable<BatchOp<K, V>>): Promise<void> {
     this.#checkReady();
-    const encoded: [Uint8Array, Uint8Array | undefined][] = [];
+    const encoded: WalOp[] = [];
     for (const op of ops) {
       if (op === null || typeof op !== "object") {
         throw new TypeError(`Batch operation must be an object, got ${op}`);
       }
       if (op.type === "put") {
-        encoded.push([encodeKey(this.#keyType, op.key), encodeValue(this.#valueType, op.value)]);
-      } else if (op.type === "delete") encoded.push([encodeKey(this.#keyType, op.key), undefined]);
-      else {throw new TypeError(
-          `Batch operation type must be "put" or "delete", got ${
-            JSON.stringify((op as { type: unknown }).type)
-          }`,
-        );}
+        encoded.push({
+          type: "put",
+          key: encodeKey(this.#keyType, op.key),
+          value: encodeValue(this.#valueType, op.value),
+        });
+      } else if (op.type === "delete") {
+        encoded.push({ type: "delete", key: encodeKey(this.#keyType, op.key) });
+      } else {
+        const type = JSON.stringify((op as { type: unknown }).type);
+        throw new TypeError(`Batch operation type must be "put" or "delete", got ${type}`);
+      }
     }
-    for (const [kb, vb] of encoded) {
-      if (vb === undefined) this.#counts.deletes++;
-      else this.#counts.puts++;
-      this.#apply(kb, vb);
+    if (this.#recording) {
+      this.#counts.batches++;
+      for (const op of encoded) {
+        if (op.type === "delete") this.#counts.deletes++;
+        else this.#counts.puts++;
+      }
     }
-    return RESOLVED;
+    return encoded.length === 0 ? RESOLVED : this.#timedWrite(encoded);
   }
 
   /**
@@ -644,6 +828,7 @@ export class SegmentIndex<K = string, V = string> {
    */
   range(options: RangeOptions<K> = {}): RangeIterator<K, V> {
     this.#checkReady();
+    if (this.#recording) this.#counts.ranges++;
     const lower = this.#bound(options, "gt", "gte");
     const upper = this.#bound(options, "lt", "lte");
     const limit = options.limit ?? Infinity;
@@ -656,7 +841,7 @@ export class SegmentIndex<K = string, V = string> {
     const empty = lower && upper &&
       (compareBytes(lower.key, upper.key) > 0 ||
         (compareBytes(lower.key, upper.key) === 0 && (lower.exclusive || upper.exclusive)));
-    if (empty) first = last + 1;
+    if (empty || limit === 0) first = last + 1;
     for (let i = first; i <= last; i++) snapshots.push(this.#capture(this.#segments[i]));
     if (options.reverse) snapshots.reverse();
     const iterator = new RangeIterator<K, V>(
@@ -667,17 +852,30 @@ export class SegmentIndex<K = string, V = string> {
       !!options.reverse,
       limit,
     );
-    this.#iterators.add(iterator);
+    if (limit === 0) iterator.close();
+    else this.#iterators.add(iterator);
     return iterator;
   }
 
   /** Flushes every write cache to disk; resolves once the data is durable. */
   async flush(): Promise<void> {
     this.#checkReady();
+    const started = this.#hrClock();
+    if (this.#recording) this.#counts.flushRequests++;
+    try {
+      await this.#flushNow();
+    } finally {
+      if (this.#recording) this.#flushLatency.observe((this.#hrClock() - started) / 1000);
+    }
+  }
+
+  async #flushNow(): Promise<void> {
     this.#guard(() => {
       for (const seg of this.#segments) this.#spill(seg);
     });
     await this.#backgroundFlush.catch(() => {});
+    // A close() that began meanwhile flushes and commits everything itself.
+    if (this.#closing && this.#state !== "ERROR") return await this.#closing;
     this.#checkReady();
     await this.#commit();
   }
@@ -688,11 +886,22 @@ export class SegmentIndex<K = string, V = string> {
    */
   async compact(): Promise<void> {
     this.#checkReady();
+    const started = this.#hrClock();
+    if (this.#recording) this.#counts.compactRequests++;
+    try {
+      await this.#compactNow();
+    } finally {
+      if (this.#recording) this.#compactLatency.observe((this.#hrClock() - started) / 1000);
+    }
+  }
+
+  async #compactNow(): Promise<void> {
     this.#guard(() => {
       for (const seg of this.#segments) this.#spill(seg);
     });
     for (const seg of this.#segments) if (seg.version.deltas.length > 0) this.#enqueue("compact", seg);
     await this.#idle();
+    if (this.#closing && this.#state !== "ERROR") return await this.#closing;
     this.#checkReady();
     await this.#commit();
   }
@@ -770,7 +979,7 @@ export class SegmentIndex<K = string, V = string> {
         upper: s.upper,
         tables: this.#tablesOf(s),
       })),
-      liveFiles: this.#liveFileNos(),
+      liveFiles: new Set([...this.#liveFileNos(), ...this.#obsolete.keys()]),
       dropReader: (fileNo) => this.#dropCachedReader(fileNo),
     });
     if (report.problems.some((p) => p.action.startsWith("none"))) {
@@ -782,7 +991,9 @@ export class SegmentIndex<K = string, V = string> {
   /**
    * Flushes and closes the index and releases its lock. Open iterators are
    * closed. A second call returns the same promise; after it resolves,
-   * further calls do nothing.
+   * further calls do nothing. Resolves only if everything written is
+   * durable: closing an index in ERROR releases its resources and rejects
+   * with the ERROR (`StateError`, the failure as `cause`).
    */
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
@@ -796,15 +1007,18 @@ export class SegmentIndex<K = string, V = string> {
     let error: unknown;
     try {
       await this.#idle();
+      await this.#commitChain;
       if (!failed && this.#state === "CLOSING") {
         for (const seg of this.#segments) this.#spill(seg);
         this.#dirty = this.#dirty || this.#generation > this.#durableGeneration;
-        await this.#commitNow();
+        // Through the chain, so it never overlaps a commit the worker or flush() started.
+        await this.#commit();
       }
     } catch (e) {
       error = e;
     } finally {
       for (const it of [...this.#iterators]) it.close();
+      await this.#wal?.close().catch((e) => error ??= e);
       for (const h of this.#unsynced) h.close();
       this.#unsynced = [];
       this.#loaded.clear();
@@ -813,12 +1027,72 @@ export class SegmentIndex<K = string, V = string> {
       this.#lock.release();
       this.#state = "CLOSED";
     }
-    if (error !== undefined && !failed) throw error;
+    // ERROR before or during the close: what was written may not all be durable.
+    if (this.#error !== undefined) throw this.#stateError();
+    if (error !== undefined) throw error;
   }
 
   // ---- write path ----
 
-  #apply(kb: Uint8Array, vb: Uint8Array | undefined): void {
+  /** {@linkcode #write}, timed for one write in `sampleEvery`. */
+  #timedWrite(ops: WalOp[]): Promise<void> {
+    if (!this.#recording || --this.#writeSample !== 0) return this.#write(ops);
+    this.#writeSample = this.#sampleEvery;
+    const started = this.#hrClock();
+    try {
+      return this.#write(ops);
+    } finally {
+      this.#writeLatency.observe((this.#hrClock() - started) / 1000);
+    }
+  }
+
+  /**
+   * Logs the operations as one record (so recovery applies all or none),
+   * applies them, and returns what the caller waits for: durability at the
+   * log's setting, and room in the log when it is over its retention limit.
+   */
+  #write(ops: WalOp[]): Promise<void> {
+    const wal = this.#wal;
+    if (!wal) {
+      for (const op of ops) this.#apply(op.key, op.value);
+      return RESOLVED;
+    }
+    let appended;
+    try {
+      appended = wal.append(ops);
+    } catch (e) {
+      this.#fail(e);
+      throw e;
+    }
+    for (const op of ops) this.#apply(op.key, op.type === "put" ? op.value : undefined, appended.lsn);
+    if (!wal.overLimit) return appended.durable;
+    if (this.#recording) this.#counts.backpressureWaits++;
+    return appended.durable.then(() => this.#relieve());
+  }
+
+  /** Flushes everything and checkpoints, so the log can be trimmed; concurrent callers share one run. */
+  #relieve(): Promise<void> {
+    this.#relief ??= (async () => {
+      try {
+        this.#checkReady();
+        this.#guard(() => {
+          for (const seg of this.#segments) this.#spill(seg);
+        });
+        await this.#backgroundFlush.catch(() => {});
+        await this.#commit();
+      } finally {
+        this.#relief = undefined;
+      }
+    })();
+    return this.#relief;
+  }
+
+  /** Applies a record the log replays at open. */
+  #replay(lsn: number, ops: WalOp[]): void {
+    for (const op of ops) this.#apply(op.key, op.type === "put" ? op.value : undefined, lsn);
+  }
+
+  #apply(kb: Uint8Array, vb: Uint8Array | undefined, lsn = Infinity): void {
     const seg = this.#route(kb);
     if (seg.activeLayer) {
       if (seg.activeLayer.sharers > 0) this.#freezeActive(seg);
@@ -826,6 +1100,7 @@ export class SegmentIndex<K = string, V = string> {
     }
     const before = seg.active.size;
     seg.active.set(keyString(kb), { key: kb, value: vb });
+    if (lsn < seg.activeMinLsn) seg.activeMinLsn = lsn;
     if (seg.active.size > before) {
       seg.buffered++;
       this.#buffered++;
@@ -858,12 +1133,16 @@ export class SegmentIndex<K = string, V = string> {
   /** Moves the active map into the frozen layers, so iterators that share it keep their view. */
   #freezeActive(seg: Segment): void {
     const layer = seg.activeLayer ?? new Layer(seg.active);
+    layer.minLsn = seg.activeMinLsn;
+    seg.activeMinLsn = Infinity;
     const flushing = seg.version.layers.filter((l) => l.flushing);
     let rest = [...seg.version.layers.filter((l) => !l.flushing), layer];
     if (rest.length > MAX_LAYERS) {
       const merged = new Map<string, Entry>();
       for (const l of rest) for (const [k, e] of l.map) merged.set(k, e);
-      rest = [new Layer(merged)];
+      const mergedLayer = new Layer(merged);
+      mergedLayer.minLsn = Math.min(...rest.map((l) => l.minLsn));
+      rest = [mergedLayer];
     }
     // Layers being flushed were frozen first, so they stay the oldest.
     seg.version = { ...seg.version, layers: [...flushing, ...rest] };
@@ -905,6 +1184,7 @@ export class SegmentIndex<K = string, V = string> {
     };
     seg.active = new Map();
     seg.activeLayer = undefined;
+    seg.activeMinLsn = Infinity;
     this.#recount(seg);
     this.#flushed(seg);
   }
@@ -1007,15 +1287,16 @@ export class SegmentIndex<K = string, V = string> {
     return this.#segments[this.#routeIndex(kb)];
   }
 
-  #lookup(seg: Segment, kb: Uint8Array): Entry | undefined {
+  /** The key's value in the segment: bytes, `null` for a tombstone, `undefined` when no source has it. */
+  #lookup(seg: Segment, kb: Uint8Array): Uint8Array | null | undefined {
     if (seg.buffered > 0) {
       const ks = keyString(kb);
       const hit = seg.active.get(ks);
-      if (hit) return hit;
+      if (hit) return hit.value ?? null;
       const layers = seg.version.layers;
       for (let i = layers.length - 1; i >= 0; i--) {
         const e = layers[i].map.get(ks);
-        if (e) return e;
+        if (e) return e.value ?? null;
       }
     }
     const { main, deltas } = seg.version;
@@ -1024,15 +1305,20 @@ export class SegmentIndex<K = string, V = string> {
       this.#touch(seg);
       const probe = new Probe(kb);
       for (let i = deltas.length - 1; i >= 0; i--) {
-        const e = this.#segmentReader(seg, deltas[i]).get(probe);
-        if (e) return e;
+        const value = this.#segmentReader(seg, deltas[i]).get(probe);
+        if (value !== undefined) return value;
       }
       return main ? this.#segmentReader(seg, main).get(probe) : undefined;
     });
   }
 
   #touch(seg: Segment): void {
-    if (this.#loaded.get(seg) === undefined) this.#loaded.set(seg, true);
+    if (this.#loaded.get(seg) === undefined) {
+      this.#loaded.set(seg, true);
+      if (this.#recording) this.#counts.segmentCacheMisses++;
+    } else if (this.#recording) {
+      this.#counts.segmentCacheHits++;
+    }
   }
 
   #unload(seg: Segment): void {
@@ -1136,6 +1422,16 @@ export class SegmentIndex<K = string, V = string> {
   #enqueue(kind: TaskKind, seg: Segment): void {
     if (seg.queued.has(kind) || seg.retired) return;
     seg.queued.add(kind);
+    seg.queuedAt.set(kind, this.#hrClock());
+    if (kind === "flush") {
+      seg.flushRequests++;
+      if (this.#recording) this.#counts.flushRequests++;
+    } else if (kind === "compact") {
+      seg.compactRequests++;
+      if (this.#recording) this.#counts.compactRequests++;
+    } else if (this.#recording) {
+      this.#counts.splitsScheduled++;
+    }
     this.#tasks.push({ kind, segment: seg });
     this.#kick();
   }
@@ -1152,14 +1448,30 @@ export class SegmentIndex<K = string, V = string> {
     await yieldToEventLoop();
     try {
       while (this.#tasks.length > 0 && this.#state === "READY") {
-        const task = this.#tasks.shift()!;
-        task.segment.queued.delete(task.kind);
-        if (task.segment.retired) continue;
-        if (task.kind === "flush") {
-          this.#backgroundFlush = this.#flushSegment(task.segment);
-          await this.#backgroundFlush;
-        } else if (task.kind === "compact") await this.#compactSegment(task.segment);
-        else await this.#splitSegment(task.segment);
+        const { kind, segment } = this.#tasks.shift()!;
+        segment.queued.delete(kind);
+        if (segment.retired) continue;
+        const accepted = segment.queuedAt.get(kind) ?? this.#hrClock();
+        const started = this.#hrClock();
+        segment.busy = kind;
+        try {
+          if (kind === "flush") {
+            this.#backgroundFlush = this.#flushSegment(segment);
+            await this.#backgroundFlush;
+          } else if (kind === "compact") await this.#compactSegment(segment);
+          else await this.#splitSegment(segment);
+        } finally {
+          segment.busy = undefined;
+        }
+        if (this.#recording) {
+          const done = this.#hrClock();
+          if (kind === "flush") this.#flushLatency.observe((done - accepted) / 1000);
+          else if (kind === "compact") this.#compactLatency.observe((done - accepted) / 1000);
+          else {
+            this.#splitStartDelay.observe((started - accepted) / 1000);
+            this.#splitRun.observe((done - started) / 1000);
+          }
+        }
       }
       if (this.#state === "READY" && this.#dirty) await this.#commit();
     } catch (e) {
@@ -1331,6 +1643,7 @@ export class SegmentIndex<K = string, V = string> {
     this.#dirty = false;
     const generation = this.#generation;
     const manifest = this.#manifestJson();
+    const checkpointLsn = this.#wal ? this.#checkpointCandidate(this.#wal) : 0;
     const unsynced = this.#unsynced;
     this.#unsynced = [];
     try {
@@ -1340,6 +1653,7 @@ export class SegmentIndex<K = string, V = string> {
       }
       if (unsynced.length > 0) await this.#fs.syncDir(this.#dir);
       await writeFileAtomic(this.#fs, joinPath(this.#dir, MANIFEST), encodeManifest(manifest));
+      if (this.#wal && checkpointLsn > this.#wal.checkpointLsn) await this.#wal.checkpoint(checkpointLsn);
       this.#durableGeneration = generation;
       this.#counts.commits++;
       this.#deleteObsolete();
@@ -1348,6 +1662,16 @@ export class SegmentIndex<K = string, V = string> {
       this.#fail(e);
       throw e;
     }
+  }
+
+  /** The highest log sequence number whose writes are all in tables (none is still buffered). */
+  #checkpointCandidate(wal: WriteAheadLog): number {
+    let min = Infinity;
+    for (const seg of this.#segments) {
+      if (seg.activeMinLsn < min) min = seg.activeMinLsn;
+      for (const layer of seg.version.layers) if (layer.minLsn < min) min = layer.minLsn;
+    }
+    return min === Infinity ? wal.lastLsn : min - 1;
   }
 
   #manifestJson(): ManifestJson {
@@ -1393,11 +1717,13 @@ export class SegmentIndex<K = string, V = string> {
 
   #checkOpen(): void {
     if (this.#state === "CLOSED") throw new ClosedError(`Index '${this.#name}' is closed`);
+    // A failed log fsync is sticky: the index stops taking writes it could not make durable.
+    if (this.#wal?.failed && this.#state === "READY") this.#fail(this.#wal.failed);
     if (this.#state === "ERROR") throw this.#stateError();
   }
 
   #checkReady(): void {
-    if (this.#state === "READY") return;
+    if (this.#state === "READY" && !this.#wal?.failed) return;
     this.#checkOpen();
     throw new StateError(`Index '${this.#name}' is ${this.#state}, not READY`, this.#state);
   }
@@ -1413,6 +1739,7 @@ export class SegmentIndex<K = string, V = string> {
   /** Moves the index to ERROR (sticky). */
   #fail(e: unknown): void {
     if (this.#state === "ERROR" || this.#state === "CLOSED") return;
+    this.#counts.failures++;
     this.#error = e instanceof Error ? e : new Error(String(e));
     this.#state = "ERROR";
   }
@@ -1478,7 +1805,6 @@ export class RangeIterator<K, V> implements IterableIterator<[K, V]> {
       for (const d of s.version.deltas) files.add(d.fileNo);
     }
     this.fileNos = files;
-    if (limit === 0) this.close();
   }
 
   [Symbol.iterator](): this {
@@ -1643,4 +1969,67 @@ function removeOrphans(fs: FileSystem, dir: string, manifest: ManifestJson): voi
     const fileNo = parseTableFileName(name);
     if ((fileNo !== undefined && !live.has(fileNo)) || name.endsWith(".tmp")) fs.remove(joinPath(dir, name));
   }
+}
+
+/** Metrics recording, resolved: off, or the sampling period and the clock. */
+type MetricsOptions = false | { sampleEvery: number; clock: () => number };
+
+function resolveMetrics(options: SegmentIndexOptions<unknown, unknown>["metrics"]): MetricsOptions {
+  if (options === false) return false;
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw new TypeError(`Option 'metrics' must be false or an object, got ${options}`);
+  }
+  const sampleEvery = options?.sampleEvery ?? DEFAULTS.latencySampleEvery;
+  if (!Number.isInteger(sampleEvery) || sampleEvery < 1) {
+    throw new RangeError(`Option 'metrics.sampleEvery' must be a positive integer, got ${sampleEvery}`);
+  }
+  return { sampleEvery, clock: options?.clock ?? (() => performance.now()) };
+}
+
+function timestamp(epochMs: number) {
+  return { iso: new Date(epochMs).toISOString(), epochMs };
+}
+
+function walMetrics(fixed: FixedOptions, stats: WalStats | undefined): MetricsSnapshot["wal"] {
+  const s = stats ?? {
+    appends: 0,
+    appendedBytes: 0,
+    syncs: 0,
+    syncFailures: 0,
+    corruptions: 0,
+    truncations: 0,
+    retainedBytes: 0,
+    fileCount: 0,
+    durableLsn: 0,
+    checkpointLsn: 0,
+    lastLsn: 0,
+    pendingSyncBytes: 0,
+    syncTimeTotalMs: 0,
+    syncTimeMaxMs: 0,
+    batchBytesTotal: 0,
+    batchBytesMax: 0,
+  };
+  return {
+    enabled: stats !== undefined,
+    durability: stats === undefined ? "off" : fixed.durability,
+    appends: s.appends,
+    appendedBytes: s.appendedBytes,
+    syncs: s.syncs,
+    syncFailures: s.syncFailures,
+    corruptions: s.corruptions,
+    truncations: s.truncations,
+    retainedBytes: s.retainedBytes,
+    fileCount: s.fileCount,
+    durableLsn: s.durableLsn,
+    checkpointLsn: s.checkpointLsn,
+    appliedLsn: s.lastLsn,
+    checkpointLagLsn: Math.max(0, s.lastLsn - s.checkpointLsn),
+    pendingSyncBytes: s.pendingSyncBytes,
+    syncSecondsTotal: s.syncTimeTotalMs / 1000,
+    syncSecondsMax: s.syncTimeMaxMs / 1000,
+    syncAverageSeconds: s.syncs === 0 ? 0 : s.syncTimeTotalMs / 1000 / s.syncs,
+    batchBytesTotal: s.batchBytesTotal,
+    batchBytesMax: s.batchBytesMax,
+    syncAverageBatchBytes: s.syncs === 0 ? 0 : s.batchBytesTotal / s.syncs,
+  };
 }

@@ -55,10 +55,11 @@ for (const [key, value] of index.range({ gte: "user:010000", limit: 3 })) {
 }
 
 await index.flush();
-const stats = index.stats();
+const m = index.metrics();
 console.log(
-  `Durable. Run ${round}: ${stats.segments} segment(s), ${stats.tableKeys} entries in tables, ` +
-    `${stats.flushes} flush(es), ${stats.compactions} compaction(s), ${stats.splits} split(s).`,
+  `Durable. Run ${round}: ${m.segments.count} segment(s), ${m.segments.totalKeys} entries in tables, ` +
+    `${m.maintenance.flushes} flush(es), ${m.maintenance.compactions} compaction(s), ${m.split.completed} split(s); ` +
+    `write-ahead log ${m.wal.durability}, ${m.wal.syncs} fsync(s).`,
 );
 await index.close();
 console.log("Closed. Run `deno task serve` again to reopen and add to it.");

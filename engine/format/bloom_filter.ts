@@ -42,6 +42,18 @@ const MIN_BIT_COUNT = 64;
 /** Largest multiple of 64 that fits bitCount's u32 (512 MiB of bits). */
 const MAX_BIT_COUNT = 0x1_0000_0000 - 64;
 
+/** Hash functions of a filter with `bitsPerKey` bits per key: round(bitsPerKey · ln 2), the optimum, at least 1. */
+export function bloomHashCount(bitsPerKey: number): number {
+  return Math.min(Math.max(Math.round(bitsPerKey * Math.LN2), 1), MAX_HASH_COUNT);
+}
+
+/** Expected false-positive rate of a full filter: (1 − e^(−k/b))^k for k hashes and b bits per key. */
+export function bloomFalsePositiveRate(bitsPerKey: number): number {
+  if (bitsPerKey <= 0) return 1;
+  const k = bloomHashCount(bitsPerKey);
+  return (1 - Math.exp(-k / bitsPerKey)) ** k;
+}
+
 /** A key's two hashes, computed once and checked against any number of filters. */
 export class BloomProbe {
   readonly h1: number;
@@ -90,7 +102,7 @@ export class BloomFilter {
     const wanted = Math.ceil((expectedKeys * bitsPerKey) / 64) * 64;
     this.#bitCount = Math.min(Math.max(wanted, MIN_BIT_COUNT), MAX_BIT_COUNT);
     this.#bits = new Uint8Array(this.#bitCount / 8);
-    this.#hashCount = Math.min(Math.max(Math.round(bitsPerKey * Math.LN2), 1), MAX_HASH_COUNT);
+    this.#hashCount = bloomHashCount(bitsPerKey);
   }
 
   /**

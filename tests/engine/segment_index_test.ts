@@ -112,10 +112,10 @@ describe("SegmentIndex basics", () => {
     for (let i = 0; i < 500; i++) index.put(key(i), `v${i}`);
     for (let i = 0; i < 500; i += 3) index.delete(key(i));
     await index.compact();
-    const stats = index.stats();
-    assertGreater(stats.splits, 0);
-    assertGreater(stats.compactions, 0);
-    assertGreater(stats.segments, 1);
+    const m = index.metrics();
+    assertGreater(m.split.completed, 0);
+    assertGreater(m.maintenance.compactions, 0);
+    assertGreater(m.segments.count, 1);
     await index.close();
     const again = await SegmentIndex.open<string, string>("/db", { fs });
     for (let i = 0; i < 500; i++) assertEquals(again.get(key(i)), i % 3 === 0 ? undefined : `v${i}`);
@@ -177,7 +177,7 @@ describe("SegmentIndex background flush", () => {
     // 25,000 writes then pass the during-maintenance limit and flush inline while it is still running.
     await new Promise((resolve) => setTimeout(resolve, 0));
     for (let i = 0; i < 25_000; i++) index.put(key(i), "new");
-    assertGreater(index.stats().inlineFlushes, 0);
+    assertGreater(index.metrics().writePath.inlineFlushes, 0);
     await index.flush();
     for (let i = 0; i < 25_000; i += 7) assertEquals(index.get(key(i)), "new", key(i));
     assertEquals([...index.range()].filter(([, v]) => v !== "new"), []);
@@ -196,7 +196,7 @@ describe("SegmentIndex range()", () => {
 
   it("honours gt, gte, lt, lte, reverse and limit across segments", async () => {
     const { index } = await filled();
-    assertGreater(index.stats().segments, 1);
+    assertGreater(index.metrics().segments.count, 1);
     const keys = (o: Parameters<typeof index.range>[0]) => [...index.range(o)].map(([k]) => k);
     assertEquals(keys({ gte: key(10), lt: key(13) }), [key(10), key(11), key(12)]);
     assertEquals(keys({ gt: key(10), lte: key(13) }), [key(11), key(12), key(13)]);
@@ -236,12 +236,12 @@ describe("SegmentIndex range()", () => {
       assertEquals(k, key(100 + n));
       if (++n === 5) break;
     }
-    assertEquals(index.stats().openIterators, 0);
+    assertEquals(index.openIterators, 0);
     const it = index.range();
     it.next();
     it.close();
     assertEquals(it.next().done, true);
-    assertEquals(index.stats().openIterators, 0);
+    assertEquals(index.openIterators, 0);
     await index.close();
   });
 
@@ -430,17 +430,17 @@ describe("SegmentIndex runtime tuning", () => {
   it("enforces a lowered write-cache limit and split threshold on a live index", async () => {
     const { index } = await memIndex();
     for (let i = 0; i < 400; i++) index.put(key(i), "v");
-    assertEquals(index.stats().flushes, 0);
+    assertEquals(index.metrics().maintenance.flushes, 0);
     index.applyConfig({
       segmentWriteCacheKeyLimit: 10,
       segmentWriteCacheKeyLimitDuringMaintenance: 20,
       indexBufferedWriteKeyLimit: 40,
       segmentSplitKeyThreshold: 100,
     });
-    assertEquals(index.stats().flushes, 1);
-    assert(index.stats().bufferedKeys < 40);
+    assertEquals(index.metrics().maintenance.flushes, 1);
+    assert(index.metrics().writePath.bufferedKeys < 40);
     await index.compact();
-    assertGreater(index.stats().segments, 1);
+    assertGreater(index.metrics().segments.count, 1);
     await index.close();
   });
 
@@ -449,7 +449,7 @@ describe("SegmentIndex runtime tuning", () => {
     let max = 0;
     for (let i = 0; i < 2000; i++) {
       index.put(key(i), "v");
-      max = Math.max(max, index.stats().bufferedKeys);
+      max = Math.max(max, index.metrics().writePath.bufferedKeys);
     }
     assert(max <= SMALL.indexBufferedWriteKeyLimit, `buffered ${max}`);
     await index.close();
@@ -507,7 +507,8 @@ describe("SegmentIndex.checkAndRepairConsistency()", () => {
     assertEquals(index.state, "ERROR");
     const err = assertThrows(() => index.get(key(1)), StateError);
     assertInstanceOf(err.cause, CorruptionError);
-    await index.close();
+    const closeErr = await assertRejects(() => index.close(), StateError);
+    assertInstanceOf(closeErr.cause, CorruptionError);
     assertEquals(index.state, "CLOSED");
   });
 });

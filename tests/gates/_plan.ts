@@ -32,6 +32,10 @@ export interface TestGate {
   name: string;
   kind: "deno-test" | "node-test";
   paths: string[];
+  /** Test files or folders under `paths` that another gate runs. */
+  exclude?: string[];
+  /** A JSON file (under the repository) the gate writes with a `budget` text: its measured value against the limit. */
+  budgetFile?: string;
 }
 
 export type Gate = DenoGate | TestGate;
@@ -71,7 +75,7 @@ export function parsePlan(json: unknown): Map<StageName, Stage> {
 }
 
 function validateGate(stage: string, gate: unknown): void {
-  const g = gate as { name?: unknown; kind?: unknown; args?: unknown; paths?: unknown };
+  const g = gate as { name?: unknown; kind?: unknown; args?: unknown; paths?: unknown; exclude?: unknown };
   if (typeof g.name !== "string" || g.name === "") {
     throw new TypeError(`stages.json: a gate of "${stage}" has no name`);
   }
@@ -80,6 +84,9 @@ function validateGate(stage: string, gate: unknown): void {
   } else if (g.kind === "deno-test" || g.kind === "node-test") {
     if (!Array.isArray(g.paths) || g.paths.length === 0) {
       throw new TypeError(`stages.json: gate "${g.name}" needs "paths"`);
+    }
+    if (g.exclude !== undefined && !Array.isArray(g.exclude)) {
+      throw new TypeError(`stages.json: gate "${g.name}" has a non-list "exclude"`);
     }
   } else {
     throw new TypeError(`stages.json: gate "${g.name}" has unknown kind "${g.kind}"`);

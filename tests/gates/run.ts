@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { fromFileUrl } from "./_paths.ts";
 import { parseJunit } from "./_junit.ts";
 import { type Gate, parsePlan, selectStages, type Stage } from "./_plan.ts";
@@ -70,12 +70,14 @@ async function runGate(stage: Stage, gate: Gate): Promise<GateOutcome> {
   const started = performance.now();
   const row: Row = { stage: stage.name, gate: gate.name, result: "pass" };
   const failures: string[] = [];
+  if (gate.kind !== "deno" && gate.budgetFile) rmSync(`${ROOT}${gate.budgetFile}`, { force: true });
   if (gate.kind === "deno") {
     const code = await runLogged(Deno.execPath(), gate.args, log);
     row.cases = { passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, skipped: 0 };
     if (code !== 0) failures.push(`deno ${gate.args.join(" ")} exited with ${code}`);
   } else {
-    const files = gate.paths.flatMap(findTests);
+    const excluded = (file: string) => (gate.exclude ?? []).some((x) => file === x || file.startsWith(x));
+    const files = gate.paths.flatMap(findTests).filter((f) => !excluded(f));
     const missing = gate.paths.filter((p) => !existsSync(`${ROOT}${p}`));
     if (missing.length > 0 || files.length === 0) {
       row.cases = { passed: 0, failed: 1, skipped: 0 };
@@ -109,6 +111,9 @@ async function runGate(stage: Stage, gate: Gate): Promise<GateOutcome> {
     }
   }
   row.seconds = (performance.now() - started) / 1000;
+  if (gate.kind !== "deno" && gate.budgetFile && existsSync(`${ROOT}${gate.budgetFile}`)) {
+    row.budget = String(JSON.parse(readFileSync(`${ROOT}${gate.budgetFile}`, "utf8")).budget ?? "");
+  }
   if (failures.length > 0) row.result = "FAIL";
   return { row, log, failures };
 }

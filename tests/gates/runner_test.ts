@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { parseJunit } from "./_junit.ts";
 import { parsePlan, selectStages, STAGE_ORDER } from "./_plan.ts";
 import { renderTable, summaryLine } from "./_table.ts";
+import { binomialCdf, medianWithLowerBound } from "./_stats.ts";
 
 const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
 
@@ -132,5 +133,19 @@ describe("gates runner", () => {
     assertStringIncludes(out, "ran zero test cases");
     assert(/^B\s+-\s+not built$/m.test(out), out);
     assertEquals(out.trimEnd().split("\n").at(-1), "0 passed, 2 failed");
+  });
+});
+
+describe("medianWithLowerBound()", () => {
+  it("takes the 4th smallest of 15 as the 95% lower bound, and the middle value as the median", () => {
+    const values = Array.from({ length: 15 }, (_, i) => i / 100);
+    assertEquals(medianWithLowerBound(values), { median: 0.07, lower: 0.03, rank: 4 });
+  });
+  it("keeps the bound's miss probability at or under 5% for other sizes", () => {
+    for (const n of [15, 30, 45]) {
+      const { rank } = medianWithLowerBound(Array.from({ length: n }, (_, i) => i));
+      assert(binomialCdf(rank - 1, n) <= 0.05 && binomialCdf(rank, n) > 0.05, `n = ${n}`);
+    }
+    assertEquals(binomialCdf(3, 15).toFixed(4), "0.0176");
   });
 });

@@ -1,0 +1,34 @@
+/**
+ * Shared by the model and fault tests of the segment index: the counters
+ * they track, read from the index's metrics snapshot in one place.
+ *
+ * @module
+ */
+import type { SegmentIndex } from "../../engine/mod.ts";
+
+/** Maintenance counters since the index was opened, and its shape now. */
+export interface Counters {
+  flushes: number;
+  inlineFlushes: number;
+  compactions: number;
+  splits: number;
+  commits: number;
+  segments: number;
+  /** Maintenance tasks queued or running (flushes, compactions and splits). */
+  busy: number;
+}
+
+/** The counters of `index` (metrics recording must be on, as it is by default). */
+// deno-lint-ignore no-explicit-any
+export function counters(index: SegmentIndex<any, any>): Counters {
+  const m = index.metrics();
+  return {
+    flushes: m.maintenance.flushes,
+    inlineFlushes: m.writePath.inlineFlushes,
+    compactions: m.maintenance.compactions,
+    splits: m.split.completed,
+    commits: m.maintenance.commits,
+    segments: m.segments.count,
+    busy: m.maintenance.queued + m.maintenance.inFlight + m.split.inFlight,
+  };
+}
