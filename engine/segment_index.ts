@@ -562,6 +562,7 @@ export class SegmentIndex<K = string, V = string> {
         segmentBytes: options.walSegmentBytes,
         maxRetainedBytes: options.walMaxRetainedBytes,
         corruptionPolicy: options.walCorruptionPolicy,
+        clock: this.#recording ? this.#hrClock : undefined,
       }, (lsn, ops) => this.#replay(lsn, ops));
       this.#wal = opened.wal;
       this.#recovery = opened.report;
@@ -712,10 +713,12 @@ export class SegmentIndex<K = string, V = string> {
   #segmentMetrics(seg: Segment): SegmentMetrics {
     let deltaKeys = 0, bloomRequests = 0, bloomRefused = 0, bloomFalsePositives = 0;
     for (const d of seg.version.deltas) deltaKeys += d.entryCount;
-    for (const reader of seg.readers.values()) {
-      bloomRequests += reader.bloomRequests;
-      bloomRefused += reader.bloomRefused;
-      bloomFalsePositives += reader.bloomFalsePositives;
+    if (this.#recording) {
+      for (const reader of seg.readers.values()) {
+        bloomRequests += reader.bloomRequests;
+        bloomRefused += reader.bloomRefused;
+        bloomFalsePositives += reader.bloomFalsePositives;
+      }
     }
     const state = seg.busy === "flush"
       ? "FLUSHING"
@@ -747,23 +750,23 @@ export class SegmentIndex<K = string, V = string> {
   /** The value stored for `key`, or `undefined` if there is none. */
   get(key: K): V | undefined {
     this.#checkReady();
+    const kb = encodeKey(this.#keyType, key);
     if (this.#recording) {
       this.#counts.gets++;
       if (--this.#getSample === 0) {
         this.#getSample = this.#sampleEvery;
         const started = this.#hrClock();
         try {
-          return this.#get(key);
+          return this.#get(kb);
         } finally {
           this.#getLatency.observe((this.#hrClock() - started) / 1000);
         }
       }
     }
-    return this.#get(key);
+    return this.#get(kb);
   }
 
-  #get(key: K): V | undefined {
-    const kb = encodeKey(this.#keyType, key);
+  #get(kb: Uint8Array): V | undefined {
     const value = this.#lookup(this.#route(kb), kb);
     return value ? this.#valueType.decode(value) : undefined;
   }
@@ -828,13 +831,13 @@ export class SegmentIndex<K = string, V = string> {
    */
   range(options: RangeOptions<K> = {}): RangeIterator<K, V> {
     this.#checkReady();
-    if (this.#recording) this.#counts.ranges++;
     const lower = this.#bound(options, "gt", "gte");
     const upper = this.#bound(options, "lt", "lte");
     const limit = options.limit ?? Infinity;
     if (limit !== Infinity && (!Number.isInteger(limit) || limit < 0)) {
       throw new RangeError(`Range option 'limit' must be a non-negative integer, got ${limit}`);
     }
+    if (this.#recording) this.#counts.ranges++;
     const snapshots: SegmentSnapshot[] = [];
     let first = lower ? this.#routeIndex(lower.key) : 0;
     const last = upper ? this.#routeIndex(upper.key) : this.#segments.length - 1;
@@ -899,7 +902,12 @@ export class SegmentIndex<K = string, V = string> {
     this.#guard(() => {
       for (const seg of this.#segments) this.#spill(seg);
     });
-    for (const seg of this.#segments) if (seg.version.deltas.length > 0) this.#enqueue("compact", seg);
+    for (const seg of this.#segments) {
+      if (seg.version.deltas.length > 0) this.#enqueue("compact", seg);
+      else if ((seg.version.main?.entryCount ?? 0) >= this.#tuning.segmentSplitKeyThreshold) {
+        this.#enqueue("split", seg);
+      }
+    }
     await this.#idle();
     if (this.#closing && this.#state !== "ERROR") return await this.#closing;
     this.#checkReady();
@@ -1339,7 +1347,15 @@ export class SegmentIndex<K = string, V = string> {
     let slot = this.#readers.get(meta.fileNo);
     if (!slot) {
       slot = {
-        reader: new TableReader(this.#fs, this.#dir, meta, this.#layout, this.#chunkCache, this.#readStats),
+        // With recording off the counts go to a scratch object nobody reads.
+        reader: new TableReader(
+          this.#fs,
+          this.#dir,
+          meta,
+          this.#layout,
+          this.#chunkCache,
+          this.#recording ? this.#readStats : { ...this.#readStats },
+        ),
         pins: 0,
       };
       this.#readers.set(meta.fileNo, slot);
@@ -1441,6 +1457,8 @@ export class SegmentIndex<K = string, V = string> {
     if (this.#worker || this.#state !== "READY") return;
     this.#worker = this.#work().finally(() => {
       this.#worker = undefined;
+      // A task queued during the worker's last commit found it still running: start it again.
+      if (this.#tasks.length > 0) this.#kick();
     });
   }
 
