@@ -1,7 +1,8 @@
 /**
  * Regenerates the tables of docs/benchmarks.md from the JSON results under
- * bench/results/: everything between the markers
- * `<!-- results:begin -->` and `<!-- results:end -->` is replaced.
+ * bench/results/: everything between the markers `<!-- results:begin -->`
+ * and `<!-- results:end -->` (engine) and `<!-- wal:begin -->` and
+ * `<!-- wal:end -->` (write-ahead log) is replaced.
  *
  *   deno task bench:docs
  *
@@ -9,10 +10,46 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { BenchResult } from "./engine/engine_bench.ts";
+import type { WalBenchResult } from "./engine/wal_bench.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
-const BEGIN = "<!-- results:begin -->";
-const END = "<!-- results:end -->";
+/** Replaces what stands between `<!-- NAME:begin -->` and `<!-- NAME:end -->` in `doc`. */
+function splice(doc: string, name: string, body: string): string {
+  const begin = `<!-- ${name}:begin -->`, end = `<!-- ${name}:end -->`;
+  const start = doc.indexOf(begin), stop = doc.indexOf(end);
+  if (start < 0 || stop < start) throw new Error(`docs/benchmarks.md lacks the ${begin} … ${end} markers`);
+  return doc.slice(0, start + begin.length) + "\n\n" + body + "\n" + doc.slice(stop);
+}
+
+/** The markdown for the log benchmark: one column per runtime. */
+export function renderWal(results: WalBenchResult[]): string {
+  if (results.length === 0) return "";
+  results.sort((a, b) => a.runtime.localeCompare(b.runtime));
+  const out = [
+    `| configuration | ${
+      results.map((r) => `${r.runtime} ${r.runtimeVersion}: puts/s (fsyncs per write)`).join(" | ")
+    } |`,
+    `|---|${results.map(() => "---:").join("|")}|`,
+  ];
+  for (const name of results[0].results.map((x) => x.name)) {
+    const cells = results.map((r) => {
+      const c = r.results.find((x) => x.name === name);
+      return c ? `${fmt(c.putsPerSecond)} (${c.fsyncsPerWrite.toFixed(3)})` : "–";
+    });
+    out.push(`| ${name} | ${cells.join(" | ")} |`);
+  }
+  out.push(
+    "",
+    `Each case runs ${results[0].secondsPerCase} s on a fresh index in a temporary folder, ${
+      results[0].valueBytes
+    }-byte ` +
+      `values; every writer awaits each put. Measured ${
+        results.map((r) => r.date.slice(0, 10)).filter((d, i, a) => a.indexOf(d) === i).join(", ")
+      }.`,
+    "",
+  );
+  return out.join("\n");
+}
 
 function fmt(n: number): string {
   return Math.round(n).toLocaleString("en-US");
@@ -63,16 +100,16 @@ export function renderResults(results: BenchResult[]): string {
 
 if (import.meta.main) {
   const dir = `${ROOT}bench/results/`;
-  const results = readdirSync(dir).filter((f) => f.endsWith(".json")).sort()
-    .map((f) => JSON.parse(readFileSync(dir + f, "utf8")) as BenchResult)
-    .filter((r) => r.benchmark === "engine");
+  const all = readdirSync(dir).filter((f) => f.endsWith(".json")).sort()
+    .map((f) => JSON.parse(readFileSync(dir + f, "utf8")) as { benchmark?: string });
+  const engine = all.filter((r) => r.benchmark === "engine") as BenchResult[];
+  const wal = all.filter((r) => r.benchmark === "wal") as WalBenchResult[];
   const docPath = `${ROOT}docs/benchmarks.md`;
-  const doc = readFileSync(docPath, "utf8");
-  const start = doc.indexOf(BEGIN), end = doc.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`${docPath} lacks the ${BEGIN} … ${END} markers`);
-  writeFileSync(
-    docPath,
-    doc.slice(0, start + BEGIN.length) + "\n\n" + renderResults(results) + "\n" + doc.slice(end),
+  let doc = readFileSync(docPath, "utf8");
+  doc = splice(doc, "results", renderResults(engine));
+  doc = splice(doc, "wal", renderWal(wal));
+  writeFileSync(docPath, doc);
+  console.log(
+    `Rendered ${engine.length} engine and ${wal.length} log result file(s) into docs/benchmarks.md`,
   );
-  console.log(`Rendered ${results.length} result file(s) into docs/benchmarks.md`);
 }

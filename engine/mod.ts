@@ -31,6 +31,14 @@ export {
   type RangeOptions,
   SegmentIndex,
 } from "./segment_index.ts";
+export type {
+  HistogramBucket,
+  HistogramSnapshot,
+  MetricsSnapshot,
+  SegmentMetrics,
+  Timestamp,
+} from "./metrics.ts";
+export type { CorruptionPolicy, Durability, RecoveryReport, WalStats } from "./wal/write_ahead_log.ts";
 export {
   type SegmentIndexOptions,
   TUNABLE_KEYS,

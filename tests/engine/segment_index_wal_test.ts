@@ -8,7 +8,14 @@ import {
   assertThrows,
 } from "@std/assert";
 import { describe, it } from "@std/testing/bdd";
-import { CorruptionError, MemoryFileSystem, SegmentIndex, StateError } from "../../engine/mod.ts";
+import {
+  CorruptionError,
+  MemoryFileSystem,
+  SegmentIndex,
+  StateError,
+  UnsupportedFormatError,
+} from "../../engine/mod.ts";
+import { crc32c } from "../../engine/_crc32c.ts";
 import { FaultFileSystem } from "../../engine/fs/fault_fs.ts";
 import { writeFileAtomic } from "../../engine/fs/atomic.ts";
 
@@ -210,5 +217,26 @@ describe("SegmentIndex with its write-ahead log", () => {
     fs.clearFaults();
     inner.crash();
     assertEquals(await contents(inner), [["first", "1"]]);
+  });
+
+  it("refuses to open, changing nothing, when its log or checkpoint is of a newer format", async () => {
+    for (const target of ["log", "CHECKPOINT"]) {
+      const fs = new MemoryFileSystem();
+      const index = await SegmentIndex.create<string, string>("/db", { fs });
+      for (let i = 0; i < 20; i++) await index.put(key(i), "v");
+      if (target === "CHECKPOINT") await index.flush();
+      fs.crash();
+      const name = target === "log" ? fs.list("/db/wal").find((n) => n.endsWith(".log"))! : "CHECKPOINT";
+      const path = `/db/wal/${name}`;
+      // Raise the header's format version (bytes 6–7) and reseal its checksum, as a newer engine would write it.
+      const bytes = fs.readFile(path);
+      bytes[6] = 2;
+      new DataView(bytes.buffer, bytes.byteOffset).setUint32(12, crc32c(bytes, 0, 0, 12), true);
+      await writeFileAtomic(fs, path, bytes);
+      const before = fs.list("/db/wal").map((n) => [n, fs.readFile(`/db/wal/${n}`).length]);
+      const err = await assertRejects(() => SegmentIndex.open("/db", { fs }), UnsupportedFormatError);
+      assert(err.file.endsWith(name), err.message);
+      assertEquals(fs.list("/db/wal").map((n) => [n, fs.readFile(`/db/wal/${n}`).length]), before);
+    }
   });
 });
