@@ -863,12 +863,17 @@ export class SegmentIndex<K = string, V = string> {
   /** Flushes every write cache to disk; resolves once the data is durable. */
   async flush(): Promise<void> {
     this.#checkReady();
-    const started = this.#hrClock();
     if (this.#recording) this.#counts.flushRequests++;
+    await this.#timed(this.#flushLatency, () => this.#flushNow());
+  }
+
+  /** Runs `work`, recording its duration in `histogram` when metrics are on. */
+  async #timed(histogram: Histogram, work: () => Promise<void>): Promise<void> {
+    const started = this.#hrClock();
     try {
-      await this.#flushNow();
+      await work();
     } finally {
-      if (this.#recording) this.#flushLatency.observe((this.#hrClock() - started) / 1000);
+      if (this.#recording) histogram.observe((this.#hrClock() - started) / 1000);
     }
   }
 
@@ -889,13 +894,8 @@ export class SegmentIndex<K = string, V = string> {
    */
   async compact(): Promise<void> {
     this.#checkReady();
-    const started = this.#hrClock();
     if (this.#recording) this.#counts.compactRequests++;
-    try {
-      await this.#compactNow();
-    } finally {
-      if (this.#recording) this.#compactLatency.observe((this.#hrClock() - started) / 1000);
-    }
+    await this.#timed(this.#compactLatency, () => this.#compactNow());
   }
 
   async #compactNow(): Promise<void> {

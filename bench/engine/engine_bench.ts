@@ -15,9 +15,9 @@
  * @module
  */
 import { measure } from "mitata";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import process from "node:process";
+import { arg, keyOf, RUNTIME, writeResult } from "../_common.ts";
 import { SegmentIndex, STRING } from "../../engine/mod.ts";
 import { DEFAULTS } from "../../engine/options.ts";
 
@@ -49,22 +49,11 @@ export interface BenchResult {
   diskBytes: number;
 }
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
-
 const N = Number(arg("keys", "1000000"));
 const OUT = arg("out", "");
 const VALUE = "v".repeat(100);
-const runtime = "Deno" in globalThis ? "deno" : "node";
-const runtimeVersion = runtime === "deno"
-  ? (globalThis as unknown as { Deno: { version: { deno: string } } }).Deno.version.deno
-  : process.versions.node;
-
-function keyOf(i: number): string {
-  return "key-" + String(i).padStart(12, "0");
-}
+const runtime = RUNTIME.name;
+const runtimeVersion = RUNTIME.version;
 
 /** A seeded permutation of 0..n-1 (xorshift32, Fisher–Yates). */
 function permutation(n: number, seed: number): Uint32Array {
@@ -246,8 +235,4 @@ console.log(
     (result.rssPeakBytes / 2 ** 20).toFixed(0)
   } MiB`,
 );
-if (OUT) {
-  mkdirSync(OUT.slice(0, OUT.lastIndexOf("/")) || ".", { recursive: true });
-  writeFileSync(OUT, JSON.stringify(result, null, 2) + "\n");
-  console.log(`Wrote ${OUT}`);
-}
+if (OUT) writeResult(OUT, result);

@@ -17,7 +17,7 @@
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import process from "node:process";
+import { arg, keyOf } from "../_common.ts";
 
 type EngineModule = typeof import("../../engine/mod.ts");
 type Index = import("../../engine/mod.ts").SegmentIndex<string, string>;
@@ -45,11 +45,6 @@ export function put(index, keys, from, to, value) {
 `;
 type Variant = "on" | "off";
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
-
 const KEYS = Number(arg("keys", "100000"));
 const FIRST = arg("first", "on") as Variant;
 const GETS = 60_000;
@@ -58,10 +53,6 @@ const PUTS = 30_000;
 const BLOCKS = 20;
 const WARMUP_PASSES = 4;
 const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
-
-function keyOf(i: number): string {
-  return "key-" + String(i).padStart(12, "0");
-}
 
 /** A seeded order of indexes into the key space (xorshift32). */
 function order(n: number, count: number, seed: number): Uint32Array {

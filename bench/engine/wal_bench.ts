@@ -11,19 +11,9 @@
  *
  * @module
  */
-import {
-  closeSync,
-  fdatasync,
-  fdatasyncSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from "node:fs";
+import { closeSync, fdatasync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
-import process from "node:process";
+import { arg, keyOf, RUNTIME, writeResult } from "../_common.ts";
 import { type Durability, SegmentIndex, STRING } from "../../engine/mod.ts";
 
 /** One measured configuration. */
@@ -45,22 +35,11 @@ export interface WalBenchResult {
   results: WalResult[];
 }
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
-
 const SECONDS = Number(arg("seconds", "3"));
 const OUT = arg("out", "");
 const VALUE = "v".repeat(100);
-const runtime = "Deno" in globalThis ? "deno" : "node";
-const runtimeVersion = runtime === "deno"
-  ? (globalThis as unknown as { Deno: { version: { deno: string } } }).Deno.version.deno
-  : process.versions.node;
-
-function keyOf(i: number): string {
-  return "key-" + String(i).padStart(12, "0");
-}
+const runtime = RUNTIME.name;
+const runtimeVersion = RUNTIME.version;
 
 async function indexCase(root: string, durability: Durability, writers: number): Promise<WalResult> {
   const dir = `${root}/${durability}-${writers}`;
@@ -144,8 +123,4 @@ const output: WalBenchResult = {
   valueBytes: VALUE.length,
   results,
 };
-if (OUT) {
-  mkdirSync(OUT.slice(0, OUT.lastIndexOf("/")) || ".", { recursive: true });
-  writeFileSync(OUT, JSON.stringify(output, null, 2) + "\n");
-  console.log(`Wrote ${OUT}`);
-}
+if (OUT) writeResult(OUT, output);

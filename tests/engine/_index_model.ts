@@ -1,10 +1,27 @@
 /**
- * Shared by the model and fault tests of the segment index: the counters
- * they track, read from the index's metrics snapshot in one place.
+ * Shared by the tests of the segment index: small limits that make a few
+ * hundred writes exercise flush, compaction and split, the key format, and
+ * the counters the model and fault tests track, read from the index's
+ * metrics snapshot in one place.
  *
  * @module
  */
 import type { SegmentIndex } from "../../engine/mod.ts";
+
+/** Small limits so a few hundred writes exercise flush, compaction and split. */
+export const SMALL = {
+  segmentWriteCacheKeyLimit: 20,
+  segmentWriteCacheKeyLimitDuringMaintenance: 30,
+  indexBufferedWriteKeyLimit: 60,
+  segmentSplitKeyThreshold: 100,
+  deltaFileLimit: 3,
+  chunkKeyLimit: 8,
+};
+
+/** Key number `i`: `key-` and six digits, so keys sort as their numbers. */
+export function key(i: number): string {
+  return `key-${String(i).padStart(6, "0")}`;
+}
 
 /** Maintenance counters since the index was opened, and its shape now. */
 export interface Counters {

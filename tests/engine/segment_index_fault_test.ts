@@ -33,22 +33,9 @@ import {
   StateError,
 } from "../../engine/mod.ts";
 import { FaultFileSystem, type FaultOp } from "../../engine/fs/fault_fs.ts";
-import { counters } from "./_index_model.ts";
+import { counters, key, SMALL } from "./_index_model.ts";
 
-/** Small limits so a few hundred writes exercise flush, compaction and split. */
-const SMALL = {
-  segmentWriteCacheKeyLimit: 20,
-  segmentWriteCacheKeyLimitDuringMaintenance: 30,
-  indexBufferedWriteKeyLimit: 60,
-  segmentSplitKeyThreshold: 100,
-  deltaFileLimit: 3,
-  chunkKeyLimit: 8,
-};
 const DIR = "/db";
-
-function key(i: number): string {
-  return `key-${String(i).padStart(6, "0")}`;
-}
 
 type Entries = [string, string][];
 

@@ -32,20 +32,7 @@ import {
 } from "../../engine/mod.ts";
 import { encodeManifest } from "../../engine/format/manifest.ts";
 import { writeFileAtomic } from "../../engine/fs/atomic.ts";
-
-/** Small limits so a few hundred writes exercise flush, compaction and split. */
-const SMALL = {
-  segmentWriteCacheKeyLimit: 20,
-  segmentWriteCacheKeyLimitDuringMaintenance: 30,
-  indexBufferedWriteKeyLimit: 60,
-  segmentSplitKeyThreshold: 100,
-  deltaFileLimit: 3,
-  chunkKeyLimit: 8,
-};
-
-function key(i: number): string {
-  return `key-${String(i).padStart(6, "0")}`;
-}
+import { key, SMALL } from "./_index_model.ts";
 
 async function memIndex(options = {}) {
   const fs = new MemoryFileSystem();

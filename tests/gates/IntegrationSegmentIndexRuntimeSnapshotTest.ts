@@ -38,22 +38,10 @@ import {
 import type { MetricsSnapshot } from "../../engine/metrics.ts";
 import { FaultFileSystem } from "../../engine/fs/fault_fs.ts";
 import { assertGolden } from "../_golden.ts";
+import { key, SMALL } from "../engine/_index_model.ts";
 
-/** Small limits so a few hundred writes exercise flush, compaction and split. */
-const SMALL = {
-  segmentWriteCacheKeyLimit: 20,
-  segmentWriteCacheKeyLimitDuringMaintenance: 30,
-  indexBufferedWriteKeyLimit: 60,
-  segmentSplitKeyThreshold: 100,
-  deltaFileLimit: 3,
-  chunkKeyLimit: 8,
-};
 const EPOCH = 1_700_000_000_000;
 const EPOCH_ISO = "2023-11-14T22:13:20.000Z";
-
-function key(i: number): string {
-  return `key-${String(i).padStart(6, "0")}`;
-}
 
 /** A metrics clock (high-resolution milliseconds) that advances `step` at every read. */
 function steppingClock(step = 1): { clock: () => number; step: number } {
