@@ -3,30 +3,10 @@ import { describe, it } from "@std/testing/bdd";
 import fc from "fast-check";
 import { ClosedError, IoError, StateError } from "../../../engine/errors.ts";
 import { FaultFileSystem } from "../../../engine/fs/fault_fs.ts";
-import type { FileHandle, FileSystem, OpenMode } from "../../../engine/fs/file_system.ts";
+import type { FileHandle, OpenMode } from "../../../engine/fs/file_system.ts";
 import { MemoryFileSystem } from "../../../engine/fs/mem_fs.ts";
-import {
-  type Durability,
-  type RecoveryReport,
-  type WalOp,
-  type WalOptions,
-  WriteAheadLog,
-} from "../../../engine/wal/write_ahead_log.ts";
-
-const DIR = "/db";
-
-interface Replayed {
-  lsn: number;
-  ops: WalOp[];
-}
-
-function utf8(text: string): Uint8Array {
-  return new TextEncoder().encode(text);
-}
-
-function put(key: string, value: string): WalOp[] {
-  return [{ type: "put", key: utf8(key), value: utf8(value) }];
-}
+import { type Durability, type WalOp, type WalOptions } from "../../../engine/wal/write_ahead_log.ts";
+import { DIR, openWal, put } from "./_helpers.ts";
 
 function plain(ops: readonly WalOp[]): WalOp[] {
   return ops.map(({ type, key, value }) => type === "put" ? { type, key, value } : { type, key });
@@ -36,20 +16,6 @@ async function prepare<T extends MemoryFileSystem>(fs: T): Promise<T> {
   fs.mkdir(DIR);
   await fs.syncDir("/");
   return fs;
-}
-
-async function openWal(
-  fs: FileSystem,
-  options: WalOptions = {},
-): Promise<{ wal: WriteAheadLog; report: RecoveryReport; replayed: Replayed[] }> {
-  const replayed: Replayed[] = [];
-  const { wal, report } = await WriteAheadLog.open(
-    fs,
-    DIR,
-    options,
-    (lsn, ops) => replayed.push({ lsn, ops }),
-  );
-  return { wal, report, replayed };
 }
 
 async function microtasks(n: number): Promise<void> {

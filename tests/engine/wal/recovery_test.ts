@@ -14,56 +14,16 @@ import type { FileSystem } from "../../../engine/fs/file_system.ts";
 import { MemoryFileSystem } from "../../../engine/fs/mem_fs.ts";
 import { FILE_HEADER_SIZE, FileKind, writeFileHeader } from "../../../engine/format/file_header.ts";
 import { CHECKPOINT_FILE, encodeCheckpoint, logFileName } from "../../../engine/wal/wal_format.ts";
-import {
-  type RecoveryReport,
-  type WalOp,
-  type WalOptions,
-  WriteAheadLog,
-} from "../../../engine/wal/write_ahead_log.ts";
+import { type WalOp, type WalOptions, WriteAheadLog } from "../../../engine/wal/write_ahead_log.ts";
+import { DIR, newFs, openWal, put, utf8, WAL } from "./_helpers.ts";
 
-const DIR = "/db";
-const WAL = "/db/wal";
 const FIRST = `${WAL}/${logFileName(1)}`;
-
-interface Replayed {
-  lsn: number;
-  ops: WalOp[];
-}
-
-function utf8(text: string): Uint8Array {
-  return new TextEncoder().encode(text);
-}
-
-function put(key: string, value: string): WalOp[] {
-  return [{ type: "put", key: utf8(key), value: utf8(value) }];
-}
 
 const BATCH: WalOp[] = [
   { type: "put", key: utf8("batch-a"), value: utf8("1") },
   { type: "delete", key: utf8("batch-b") },
   { type: "put", key: utf8("batch-c"), value: utf8("333") },
 ];
-
-async function newFs(): Promise<MemoryFileSystem> {
-  const fs = new MemoryFileSystem();
-  fs.mkdir(DIR);
-  await fs.syncDir("/");
-  return fs;
-}
-
-async function openWal(
-  fs: FileSystem,
-  options: WalOptions = {},
-): Promise<{ wal: WriteAheadLog; report: RecoveryReport; replayed: Replayed[] }> {
-  const replayed: Replayed[] = [];
-  const { wal, report } = await WriteAheadLog.open(
-    fs,
-    DIR,
-    options,
-    (lsn, ops) => replayed.push({ lsn, ops }),
-  );
-  return { wal, report, replayed };
-}
 
 /** Writes `count` single-put records durably; returns each record's offset, and the file size last. */
 async function writeLog(fs: FileSystem, count: number, options: WalOptions = {}): Promise<number[]> {

@@ -4,56 +4,12 @@ import fc from "fast-check";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ClosedError } from "../../../engine/errors.ts";
-import { MemoryFileSystem } from "../../../engine/fs/mem_fs.ts";
 import { NodeFileSystem } from "../../../engine/fs/node_fs.ts";
 import type { FileSystem } from "../../../engine/fs/file_system.ts";
 import { FILE_HEADER_SIZE } from "../../../engine/format/file_header.ts";
 import { decodeRecord, logFileName, parseLogFileName } from "../../../engine/wal/wal_format.ts";
-import {
-  type RecoveryReport,
-  type WalOp,
-  type WalOptions,
-  WriteAheadLog,
-} from "../../../engine/wal/write_ahead_log.ts";
-
-const DIR = "/db";
-const WAL = "/db/wal";
-
-interface Replayed {
-  lsn: number;
-  ops: WalOp[];
-}
-
-function utf8(text: string): Uint8Array {
-  return new TextEncoder().encode(text);
-}
-
-function put(key: string, value: string): WalOp[] {
-  return [{ type: "put", key: utf8(key), value: utf8(value) }];
-}
-
-/** A memory file system holding a durable, empty index directory. */
-async function newFs(): Promise<MemoryFileSystem> {
-  const fs = new MemoryFileSystem();
-  fs.mkdir(DIR);
-  await fs.syncDir("/");
-  return fs;
-}
-
-async function openWal(
-  fs: FileSystem,
-  options: WalOptions = {},
-  dir = DIR,
-): Promise<{ wal: WriteAheadLog; report: RecoveryReport; replayed: Replayed[] }> {
-  const replayed: Replayed[] = [];
-  const { wal, report } = await WriteAheadLog.open(
-    fs,
-    dir,
-    options,
-    (lsn, ops) => replayed.push({ lsn, ops }),
-  );
-  return { wal, report, replayed };
-}
+import { type WalOp, type WalOptions, WriteAheadLog } from "../../../engine/wal/write_ahead_log.ts";
+import { DIR, newFs, openWal, put, utf8, WAL } from "./_helpers.ts";
 
 /** Plain-object copies of ops, comparable with what recovery hands back. */
 function plain(ops: readonly WalOp[]): WalOp[] {
