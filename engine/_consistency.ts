@@ -13,6 +13,7 @@ import { writeFileAtomic } from "./fs/atomic.ts";
 import type { FileSystem } from "./fs/file_system.ts";
 import { joinPath } from "./fs/path.ts";
 import { compareBytes } from "./type_descriptor.ts";
+import { UnsupportedFormatError } from "./errors.ts";
 import type { ConsistencyReport } from "./segment_index.ts";
 
 /** What the check needs to know of the index. */
@@ -30,6 +31,14 @@ export interface ConsistencyInput {
   liveFiles: ReadonlySet<number>;
   /** Called after a table's sparse index or Bloom filter was replaced, so cached readers reload it. */
   dropReader(fileNo: number): void;
+}
+
+const REBUILT = "rebuilt from the data";
+/** The action for a file this engine cannot read because a newer one wrote it: it is left alone. */
+const NEWER = "none: written by a newer engine; open the index with that engine";
+
+function describe(problem: string | Error): string {
+  return typeof problem === "string" ? problem : problem.message;
 }
 
 function yieldToEventLoop(): Promise<void> {
@@ -138,7 +147,9 @@ function checkChunks(
       table: table.fileNo,
       segment: segment.id,
       problem: `${path}: ${(e as Error).message}`,
-      action: "none: the data is damaged; restore the index from a backup",
+      action: e instanceof UnsupportedFormatError
+        ? NEWER
+        : "none: the data is damaged; restore the index from a backup",
     });
     return undefined;
   } finally {
@@ -163,22 +174,22 @@ async function checkSparse(
   input: ConsistencyInput,
 ): Promise<void> {
   const path = tablePath(dir, table.fileNo, ".sparse");
-  let problem: string | undefined;
+  let problem: string | Error | undefined;
   try {
     if (!sameEntries(decodeSparseIndex(fs.readFile(path), path).entries, expected)) {
       problem = "the sparse index does not match the chunks";
     }
   } catch (e) {
-    problem = (e as Error).message;
+    problem = e as Error;
   }
   if (problem === undefined) return;
+  if (problem instanceof UnsupportedFormatError) {
+    report.problems.push({ table: table.fileNo, problem: `${path}: ${problem.message}`, action: NEWER });
+    return;
+  }
   await writeFileAtomic(fs, path, encodeSparseIndex(expected));
   input.dropReader(table.fileNo);
-  report.problems.push({
-    table: table.fileNo,
-    problem: `${path}: ${problem}`,
-    action: "rebuilt from the data",
-  });
+  report.problems.push({ table: table.fileNo, problem: `${path}: ${describe(problem)}`, action: REBUILT });
   report.rebuilt.push({ fileNo: table.fileNo, file: "sparse" });
 }
 
@@ -192,22 +203,22 @@ async function checkBloom(
   input: ConsistencyInput,
 ): Promise<void> {
   const path = tablePath(dir, table.fileNo, ".bloom");
-  let problem: string | undefined;
+  let problem: string | Error | undefined;
   try {
     const filter = BloomFilter.decode(fs.readFile(path), path);
     if (!keys.every((k) => filter.mayContain(k))) problem = "the Bloom filter misses keys of the table";
   } catch (e) {
-    problem = (e as Error).message;
+    problem = e as Error;
   }
   if (problem === undefined) return;
+  if (problem instanceof UnsupportedFormatError) {
+    report.problems.push({ table: table.fileNo, problem: `${path}: ${problem.message}`, action: NEWER });
+    return;
+  }
   const filter = new BloomFilter({ expectedKeys: keys.length, bitsPerKey });
   for (const key of keys) filter.add(key);
   await writeFileAtomic(fs, path, filter.encode());
   input.dropReader(table.fileNo);
-  report.problems.push({
-    table: table.fileNo,
-    problem: `${path}: ${problem}`,
-    action: "rebuilt from the data",
-  });
+  report.problems.push({ table: table.fileNo, problem: `${path}: ${describe(problem)}`, action: REBUILT });
   report.rebuilt.push({ fileNo: table.fileNo, file: "bloom" });
 }

@@ -103,6 +103,42 @@ export class TableCursor implements Cursor {
 }
 
 /**
+ * Cursor over a whole table in file order, reading its chunk file
+ * sequentially: it needs neither the sparse index nor the Bloom filter, so
+ * compaction and split work (and replace) a table whose derived files are
+ * damaged.
+ */
+export class ScanCursor implements Cursor {
+  readonly #chunks: Iterator<Chunk>;
+  #chunk: Chunk | undefined;
+  #i = 0;
+  current: Entry | undefined;
+
+  constructor(table: TableReader) {
+    this.#chunks = table.scanChunks();
+    this.#advanceChunk();
+  }
+
+  next(): void {
+    if (!this.#chunk) return;
+    if (++this.#i < this.#chunk.keys.length) this.#set();
+    else this.#advanceChunk();
+  }
+
+  #advanceChunk(): void {
+    const step = this.#chunks.next();
+    this.#chunk = step.done ? undefined : step.value;
+    this.#i = 0;
+    if (this.#chunk) this.#set();
+    else this.current = undefined;
+  }
+
+  #set(): void {
+    this.current = { key: this.#chunk!.keys[this.#i], value: this.#chunk!.values[this.#i] };
+  }
+}
+
+/**
  * Merges cursors given newest first: each key comes out once, with the
  * value of the newest source that has it. Tombstones are dropped unless
  * `keepTombstones` (a merge that is not the bottom of its segment must keep

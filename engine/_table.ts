@@ -161,8 +161,12 @@ export interface ReadStats {
  */
 export class TableReader {
   readonly meta: TableMeta;
-  readonly sparse: SparseIndex;
-  readonly #bloom: BloomFilter | undefined;
+  readonly #fs: FileSystem;
+  readonly #dir: string;
+  readonly #useBloom: boolean;
+  /** Loaded on first use, so a table whose derived files are damaged can still be scanned (and repaired). */
+  #sparse: SparseIndex | undefined;
+  #bloom: BloomFilter | undefined;
   readonly #handle: FileHandle;
   readonly #chunks: ChunkFileReader;
   readonly #cache: Lru<number, CachedChunk>;
@@ -183,12 +187,9 @@ export class TableReader {
     stats: ReadStats,
   ) {
     this.meta = meta;
-    const sparsePath = tablePath(dir, meta.fileNo, ".sparse");
-    this.sparse = decodeSparseIndex(fs.readFile(sparsePath), sparsePath);
-    if (layout.bloomBitsPerKey > 0) {
-      const bloomPath = tablePath(dir, meta.fileNo, ".bloom");
-      this.#bloom = BloomFilter.decode(fs.readFile(bloomPath), bloomPath);
-    }
+    this.#fs = fs;
+    this.#dir = dir;
+    this.#useBloom = layout.bloomBitsPerKey > 0;
     this.#handle = fs.open(tablePath(dir, meta.fileNo, ".chunks"), "read");
     try {
       this.#chunks = ChunkFileReader.open(this.#handle);
@@ -201,13 +202,31 @@ export class TableReader {
     this.#cacheBase = meta.fileNo * 2 ** 32;
   }
 
+  /** The sparse index, read on first use. */
+  get sparse(): SparseIndex {
+    if (!this.#sparse) {
+      const path = tablePath(this.#dir, this.meta.fileNo, ".sparse");
+      this.#sparse = decodeSparseIndex(this.#fs.readFile(path), path);
+    }
+    return this.#sparse;
+  }
+
+  #filter(): BloomFilter | undefined {
+    if (!this.#bloom && this.#useBloom) {
+      const path = tablePath(this.#dir, this.meta.fileNo, ".bloom");
+      this.#bloom = BloomFilter.decode(this.#fs.readFile(path), path);
+    }
+    return this.#bloom;
+  }
+
   /** The probed key's value in this table: bytes, `null` for a tombstone, `undefined` if the table has no entry. */
   get(probe: Probe): Uint8Array | null | undefined {
     const key = probe.key;
-    if (this.#bloom) {
+    const bloom = this.#filter();
+    if (bloom) {
       this.#stats.bloomChecks++;
       this.bloomRequests++;
-      if (!this.#bloom.mayContainProbe(probe.bloom)) {
+      if (!bloom.mayContainProbe(probe.bloom)) {
         this.#stats.bloomNegatives++;
         this.bloomRefused++;
         return undefined;
@@ -218,7 +237,7 @@ export class TableReader {
       ? undefined
       : findInChunk(this.#rawChunk(at), key, this.#chunks.path, this.sparse.entries[at].offset);
     if (value === undefined) {
-      if (this.#bloom) {
+      if (bloom) {
         this.#stats.bloomFalsePositives++;
         this.bloomFalsePositives++;
       }

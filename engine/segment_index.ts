@@ -35,7 +35,14 @@
  *
  * @module
  */
-import { ArrayCursor, type Cursor, MergeCursor, type StartBound, TableCursor } from "./_cursor.ts";
+import {
+  ArrayCursor,
+  type Cursor,
+  MergeCursor,
+  ScanCursor,
+  type StartBound,
+  TableCursor,
+} from "./_cursor.ts";
 import { keyString } from "./_key_string.ts";
 import { Lru } from "./_lru.ts";
 import {
@@ -1510,7 +1517,7 @@ export class SegmentIndex<K = string, V = string> {
     const readers = inputs.map((meta) => this.#acquireReader(meta));
     let builder: TableBuilder | undefined;
     try {
-      const cursors: Cursor[] = readers.map((r) => new TableCursor(r, undefined, false)).reverse();
+      const cursors: Cursor[] = readers.map((r) => new ScanCursor(r)).reverse();
       const merged = new MergeCursor(cursors, false, false);
       builder = new TableBuilder(this.#fs, this.#dir, this.#nextFileNo++, this.#layout);
       let sliceStart = performance.now();
@@ -1568,7 +1575,7 @@ export class SegmentIndex<K = string, V = string> {
       high = new TableBuilder(this.#fs, this.#dir, this.#nextFileNo++, this.#layout);
       let splitKey: Uint8Array | undefined;
       let sliceStart = performance.now();
-      for (const cursor = new TableCursor(reader, undefined, false); cursor.current; cursor.next()) {
+      for (const cursor = new ScanCursor(reader); cursor.current; cursor.next()) {
         const { key, value } = cursor.current;
         if (low.entryCount < half) {
           low.add(key, value);
@@ -1629,7 +1636,7 @@ export class SegmentIndex<K = string, V = string> {
     for (const delta of seg.version.deltas) {
       const reader = this.#acquireReader(delta);
       try {
-        for (const cursor = new TableCursor(reader, undefined, false); cursor.current; cursor.next()) {
+        for (const cursor = new ScanCursor(reader); cursor.current; cursor.next()) {
           merged.set(keyString(cursor.current.key), cursor.current);
         }
       } finally {

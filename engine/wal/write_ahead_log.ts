@@ -807,6 +807,15 @@ function scanLog(fs: FileSystem, walDir: string, replay: (lsn: number, ops: WalO
   }
   scan.nextLsn = rest[0].firstLsn;
   for (let i = 0; i < rest.length; i++) {
+    if (i > 0 && rest[i].firstLsn !== scan.nextLsn) {
+      // The records missing between two files were the tail of the earlier one: that file is the damaged one.
+      const previous = scan.valid.pop()!;
+      const reason = `the file ends at LSN ${scan.nextLsn - 1}, but the next log file starts at LSN ` +
+        `${rest[i].firstLsn}: the records in between are missing`;
+      scan.cut = { offset: previous.size, reason, torn: false, file: previous };
+      scan.dropped = rest.slice(i);
+      break;
+    }
     const cut = scanFile(fs, rest[i], scan, replay);
     if (cut) {
       scan.cut = { ...cut, file: rest[i] };
