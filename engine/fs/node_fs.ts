@@ -230,6 +230,12 @@ export class NodeFileSystem implements FileSystem {
       }
       const holder = readLockHolder(path);
       if (holder === "gone") continue;
+      if (holder === "empty") {
+        // Lock files are linked into place complete, so an empty one was left by an interrupted older writer.
+        removeIfPresent(path);
+        recoveredStale = true;
+        continue;
+      }
       if (holder === "garbled") {
         throw new LockedError(
           path,
@@ -265,28 +271,39 @@ interface LockHolder {
 
 /** Creates the lock file exclusively; false if one already exists. */
 function createLockFile(path: string): boolean {
+  // The holder is written and synced under a private name first, then linked into place: the link is atomic
+  // and fails if a lock exists, so a process killed at any moment never leaves a partly written lock file.
+  const holder: LockHolder = { pid: process.pid, host: hostname(), acquiredAt: new Date().toISOString() };
+  const draft = `${path}.${process.pid}.new`;
+  removeIfPresent(draft);
   let fd: number;
   try {
-    fd = nodeFs.openSync(path, "wx");
+    fd = nodeFs.openSync(draft, "wx");
   } catch (error) {
-    if (errorCode(error) === "EEXIST") return false;
     throw mapError("lock", path, error);
   }
-  const holder: LockHolder = { pid: process.pid, host: hostname(), acquiredAt: new Date().toISOString() };
   try {
     writeAll(fd, new TextEncoder().encode(JSON.stringify(holder) + "\n"), 0);
     nodeFs.fsyncSync(fd);
   } catch (error) {
     nodeFs.closeSync(fd);
-    removeIfPresent(path);
+    removeIfPresent(draft);
     throw mapError("lock", path, error);
   }
   nodeFs.closeSync(fd);
+  try {
+    nodeFs.linkSync(draft, path);
+  } catch (error) {
+    if (errorCode(error) === "EEXIST") return false;
+    throw mapError("lock", path, error);
+  } finally {
+    removeIfPresent(draft);
+  }
   return true;
 }
 
-/** The recorded holder, "gone" if the file vanished meanwhile, "garbled" if unreadable. */
-function readLockHolder(path: string): LockHolder | "gone" | "garbled" {
+/** The recorded holder; "gone" if the file vanished meanwhile, "empty" if it holds nothing, "garbled" if unreadable. */
+function readLockHolder(path: string): LockHolder | "gone" | "empty" | "garbled" {
   let text: string;
   try {
     text = nodeFs.readFileSync(path, "utf8");
@@ -294,6 +311,7 @@ function readLockHolder(path: string): LockHolder | "gone" | "garbled" {
     if (errorCode(error) === "ENOENT") return "gone";
     throw mapError("lock", path, error);
   }
+  if (text.length === 0) return "empty";
   try {
     const parsed = JSON.parse(text);
     const { pid, host, acquiredAt } = parsed ?? {};

@@ -8,16 +8,27 @@
  * pipe before the write it announces is issued or the phase it names runs.
  *
  * Usage: `_crash_child.ts <dir> <durability> <target phase> <run> <seed> <warmup ms>`.
- * After open and `<warmup ms>`, the child reports the first entry into the
- * target phase (`all` reports every entry of every phase but the log's
- * appends and syncs, with a timestamp: for tuning, not for the test).
+ * After open and `<warmup ms>` (from the start for `recovery`), the child
+ * reports the first entry into the target phase. `all` instead reports
+ * every entry of every phase but the log's appends and syncs, with a
+ * timestamp: for tuning, not for the test.
  *
  * @module
  */
 import { writeSync } from "node:fs";
 import process from "node:process";
+import { setImmediate } from "node:timers";
 import { SegmentIndex } from "../../../engine/mod.ts";
-import { growingKey, HOT_KEYS, hotKey, INDEX_OPTIONS, isPhase, type Phase, prng, valueOf } from "./_crash_shared.ts";
+import {
+  growingKey,
+  HOT_KEYS,
+  hotKey,
+  INDEX_OPTIONS,
+  isPhase,
+  type Phase,
+  prng,
+  valueOf,
+} from "./_crash_shared.ts";
 import { PhaseFileSystem } from "./_phase_fs.ts";
 
 const WRITERS = 6;
@@ -50,7 +61,8 @@ const run = Number(runText);
 const random = prng(Number(seedText));
 const warmupMs = Number(warmupText);
 
-let armed = false;
+// Recovery is targeted from the start; the other phases once the warm-up is over.
+let armed = target === "recovery";
 let reported = false;
 const started = performance.now();
 const fs = new PhaseFileSystem((phase: Phase) => {
@@ -82,49 +94,63 @@ function pickPutKey(): string {
   return random() < 0.6 ? pickHot() : growingKey(run, nextGrowing++);
 }
 
-/** A key for a delete: mostly hot keys, sometimes a growing key of this or an earlier run. */
+/** A key for a delete: mostly hot keys, sometimes a growing key of this run. */
 function pickDeleteKey(): string {
-  const r = random();
-  if (r < 0.75 || nextGrowing === 0) return pickHot();
-  if (r < 0.9) return growingKey(run, Math.floor(random() * nextGrowing));
-  return growingKey(1 + Math.floor(random() * run), Math.floor(random() * 200));
+  return random() < 0.8 || nextGrowing === 0
+    ? pickHot()
+    : growingKey(run, Math.floor(random() * nextGrowing));
 }
 
-/** Issues one write, printing it first; the returned promise is the engine's. */
+type Op = { type: "put"; key: string; value: string } | { type: "delete"; key: string };
+
+/** Prints write `id` and issues it: one put or delete alone, several ops as one batch. */
+function submit(id: number, ops: Op[]): Promise<void> {
+  emit(`w ${id} ${ops.map((op) => (op.type === "put" ? "+" : "-") + op.key).join(" ")}`);
+  if (ops.length > 1) return index.batch(ops);
+  const [op] = ops;
+  return op.type === "put" ? index.put(op.key, op.value) : index.delete(op.key);
+}
+
+/**
+ * Issues one write: a put (a hot key or a new growing key), a delete, a
+ * batch of mixed ops over distinct keys, or a purge — a batch deleting the
+ * oldest growing keys, found with a range scan, so the index stays small
+ * and old segments empty out (a segment compacted to nothing has no table).
+ */
 function issue(): { id: number; done: Promise<void> } {
   const id = ++nextId;
   const r = random();
-  if (r < 0.45) {
+  if (r < 0.4) {
     const key = pickPutKey();
-    emit(`w ${id} +${key}`);
-    return { id, done: index.put(key, valueOf(key, run, id)) };
+    return { id, done: submit(id, [{ type: "put", key, value: valueOf(key, run, id) }]) };
   }
-  if (r < 0.6) {
-    const key = pickDeleteKey();
-    emit(`w ${id} -${key}`);
-    return { id, done: index.delete(key) };
+  if (r < 0.55) return { id, done: submit(id, [{ type: "delete", key: pickDeleteKey() }]) };
+  if (r < 0.65) {
+    // Growing keys of the runs before the last three: the index stays small, splits still come.
+    const oldest = [...index.range({ lt: growingKey(run - 3, 0), limit: 2 + Math.floor(random() * 10) })];
+    if (oldest.length > 0) return { id, done: submit(id, oldest.map(([key]) => ({ type: "delete", key }))) };
   }
   const size = 2 + Math.floor(random() * 6);
   const keys = new Set<string>();
-  const ops: ({ type: "put"; key: string; value: string } | { type: "delete"; key: string })[] = [];
-  const tokens: string[] = [];
+  const ops: Op[] = [];
   while (ops.length < size) {
     const put = random() < 0.75;
     const key = put ? pickPutKey() : pickDeleteKey();
     if (keys.has(key)) continue;
     keys.add(key);
     ops.push(put ? { type: "put", key, value: valueOf(key, run, id) } : { type: "delete", key });
-    tokens.push(`${put ? "+" : "-"}${key}`);
   }
-  emit(`w ${id} ${tokens.join(" ")}`);
-  return { id, done: index.batch(ops) };
+  return { id, done: submit(id, ops) };
 }
 
 async function writer(): Promise<void> {
-  for (;;) {
+  for (let n = 1;; n++) {
     const { id, done } = issue();
     await done;
     emit(`a ${id}`);
+    // A promise that is already resolved (durability none) yields to microtasks only: give timers,
+    // I/O and the background maintenance their turn.
+    if (n % 4 === 0) await new Promise((resolve) => setImmediate(resolve));
   }
 }
 

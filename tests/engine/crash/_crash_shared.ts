@@ -27,10 +27,13 @@ export const PHASES = [
   "log-trim",
 ] as const;
 
-export type Phase = typeof PHASES[number];
+/** Soak mode also kills while the child opens the index and recovers it from the previous crash. */
+export const SOAK_PHASES = [...PHASES, "recovery"] as const;
+
+export type Phase = typeof SOAK_PHASES[number];
 
 export function isPhase(name: string): name is Phase {
-  return (PHASES as readonly string[]).includes(name);
+  return (SOAK_PHASES as readonly string[]).includes(name);
 }
 
 /**
@@ -82,7 +85,9 @@ export function valueOf(key: string, run: number, id: number): string {
 export function describeValue(value: string | undefined): string {
   if (value === undefined) return "(absent)";
   const at = value.indexOf("@");
-  return at < 0 || !value.endsWith(PAD) ? JSON.stringify(value) : `run.write ${value.slice(at + 1, -PAD.length)}`;
+  return at < 0 || !value.endsWith(PAD)
+    ? JSON.stringify(value)
+    : `run.write ${value.slice(at + 1, -PAD.length)}`;
 }
 
 /** Mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */

@@ -10,6 +10,7 @@
  * | `open(…, "create")` of a `.chunks` file            | `flush`, `compaction` or `split`   |
  * | `open(…, "create")` of `wal/CHECKPOINT.tmp`        | `checkpoint`                       |
  * | `remove` of a `.log` file                         | `log-trim`                         |
+ * | `lock` (the first step of opening the index)       | `recovery` (soak mode only)        |
  *
  * A new table is told apart by what the index's public metrics say at that
  * moment: a split in flight (`split.inFlight`) makes it `split`; a
@@ -116,6 +117,7 @@ export class PhaseFileSystem implements FileSystem {
   }
 
   lock(path: string): FileLock {
+    this.#report("recovery");
     return this.#inner.lock(path);
   }
 

@@ -113,8 +113,26 @@ describe("NodeFileSystem.lock()", () => {
       writeHolder(lockPath, { pid, host: hostname(), acquiredAt: "2024-01-01T00:00:00.000Z" });
       assertThrows(() => fs.lock(lockPath), LockedError, "unreadable");
     }
+  });
+
+  it("NodeFileSystem.lock() takes over an empty lock file, which no complete lock ever is", () => {
     nodeFs.writeFileSync(lockPath, "");
-    assertThrows(() => fs.lock(lockPath), LockedError, "unreadable");
+    const lock = fs.lock(lockPath);
+    assertEquals(lock.recoveredStale, true);
+    assertEquals(JSON.parse(nodeFs.readFileSync(lockPath, "utf8")).pid, process.pid);
+    lock.release();
+  });
+
+  it("NodeFileSystem.lock() leaves no draft file behind, whether it gets the lock or not", () => {
+    const lock = fs.lock(lockPath);
+    writeHolder(join(dir, "OTHER"), {
+      pid: 1234,
+      host: "elsewhere.example",
+      acquiredAt: "2024-01-01T00:00:00.000Z",
+    });
+    assertThrows(() => fs.lock(join(dir, "OTHER")), LockedError);
+    assertEquals(nodeFs.readdirSync(dir).sort(), ["LOCK", "OTHER"]);
+    lock.release();
   });
 
   it("NodeFileSystem.lock() can be taken again after release()", () => {

@@ -259,7 +259,10 @@ describe("WriteAheadLog recovery of damaged data", () => {
       CorruptionError,
     );
     // The missing records follow the end of the file before the gap: that file is named, at its end.
-    assertEquals([failFast.file, failFast.offset], [`${WAL}/${names[0]}`, fs.stat(`${WAL}/${names[0]}`)!.size]);
+    assertEquals([failFast.file, failFast.offset], [
+      `${WAL}/${names[0]}`,
+      fs.stat(`${WAL}/${names[0]}`)!.size,
+    ]);
     assertStringIncludes(failFast.message, "the records in between are missing");
     const { report, replayed } = await openWal(fs);
     assertEquals(fs.list(WAL), [names[0]]);
