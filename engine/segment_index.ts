@@ -1621,6 +1621,12 @@ export class SegmentIndex<K = string, V = string> {
       for (const meta of this.#tablesOf(seg)) this.#obsolete.set(meta.fileNo, this.#generation);
       this.#loaded.delete(seg);
       this.#unload(seg);
+      // A segment far past the threshold splits again, until every half is below it.
+      for (const child of [lower, upper]) {
+        if (child.version.main!.entryCount >= this.#tuning.segmentSplitKeyThreshold) {
+          this.#enqueue("split", child);
+        }
+      }
     } catch (e) {
       low?.abort();
       high?.abort();

@@ -110,6 +110,19 @@ describe("SegmentIndex basics", () => {
     await again.close();
   });
 
+  it("splits a segment far past the threshold until every segment is under it", async () => {
+    const { index } = await memIndex(SMALL);
+    // No turn of the event loop: only inline flushes run, so compact() meets one segment of 1,600 keys.
+    for (let i = 0; i < 1600; i++) index.put(key(i), "v");
+    assertEquals(index.metrics().segments.count, 1);
+    await index.compact();
+    const m = index.metrics();
+    assertGreater(m.segments.count, 15);
+    for (const [k] of index.range({ limit: 1 })) assertEquals(k, key(0));
+    assertEquals([...index.range()].length, 1600);
+    await index.close();
+  });
+
   it("works on the real file system through node:fs", async () => {
     const dir = mkdtempSync(`${tmpdir()}/hestia-index-`);
     try {
