@@ -39,6 +39,7 @@ import { writeFileAtomic } from "../../engine/fs/atomic.ts";
 import { decodeManifest } from "../../engine/format/manifest.ts";
 import { CURRENT_VERSION, FileKind, writeFileHeader } from "../../engine/format/file_header.ts";
 import { decodeCheckpoint, decodeRecord, parseLogFileName } from "../../engine/wal/wal_format.ts";
+import { prng } from "../_prng.ts";
 
 export const DIR = "/db";
 
@@ -47,18 +48,6 @@ export const KINDS = ["log", "checkpoint", "chunks", "sparse", "bloom", "manifes
 export type Kind = typeof KINDS[number];
 
 // ---- deterministic randomness ----
-
-/** mulberry32: a small, fast, seedable PRNG returning floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A seed for case `i` of a run, so one case can be replayed alone. */
 export function caseSeed(seed: number, i: number): number {

@@ -32,6 +32,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { NodeFileSystem, SegmentIndex } from "../../engine/mod.ts";
 import type { MetricsSnapshot } from "../../engine/metrics.ts";
+import { prng } from "../_prng.ts";
 
 /** Small limits, so that maintenance runs all the time under a few thousand writes. */
 const LIMITS = {
@@ -51,18 +52,6 @@ const MAX_CYCLES = 50;
 
 function key(i: number): string {
   return `key-${String(i).padStart(5, "0")}`;
-}
-
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function sorted(map: Map<string, string>): [string, string][] {

@@ -15,6 +15,7 @@
  *
  * @module
  */
+export { prng } from "../../_prng.ts";
 
 /** The phases a kill targets, in the round-robin order of the parent. */
 export const PHASES = [
@@ -88,16 +89,4 @@ export function describeValue(value: string | undefined): string {
   return at < 0 || !value.endsWith(PAD)
     ? JSON.stringify(value)
     : `run.write ${value.slice(at + 1, -PAD.length)}`;
-}
-
-/** Mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
