@@ -4,7 +4,7 @@
  * Deno and Node.
  *
  * ```ts
- * import { assertEquals } from "@std/assert";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * import { INT32, MemoryFileSystem, SegmentIndex, STRING } from "./mod.ts";
  *
  * const index = await SegmentIndex.create("/db", {

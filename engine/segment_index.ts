@@ -291,7 +291,7 @@ function yieldToEventLoop(): Promise<void> {
  *
  * @example
  * ```ts
- * import { assertEquals } from "@std/assert";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * import { MemoryFileSystem, SegmentIndex, STRING, INT32 } from "./mod.ts";
  * const index = await SegmentIndex.create("/db", { fs: new MemoryFileSystem(), keyType: STRING, valueType: INT32 });
  * index.put("apple", 3);

@@ -45,7 +45,7 @@
  *
  * @example Encoding a key with a built-in descriptor
  * ```ts
- * import { assertEquals } from "@std/assert";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * import { INT32, type TypeDescriptor } from "./type_descriptor.ts";
  *
  * const descriptor: TypeDescriptor<number> = INT32;
@@ -107,7 +107,7 @@ export const MAX_VALUE_BYTES = 16777216;
  *
  * @example Unsigned order and prefixes
  * ```ts
- * import { assert } from "@std/assert";
+ * import { ok as assert } from "node:assert/strict";
  * import { compareBytes } from "./type_descriptor.ts";
  *
  * assert(compareBytes(new Uint8Array([0x7f]), new Uint8Array([0x80])) < 0);
@@ -133,11 +133,11 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
  *
  * @example Rejecting JSON as a key type
  * ```ts
- * import { assertThrows } from "@std/assert";
+ * import { throws } from "node:assert/strict";
  * import { assertKeyDescriptor, JSON_VALUE, STRING } from "./type_descriptor.ts";
  *
  * assertKeyDescriptor(STRING);
- * assertThrows(() => assertKeyDescriptor(JSON_VALUE), TypeError, "does not preserve order");
+ * throws(() => assertKeyDescriptor(JSON_VALUE), { name: "TypeError", message: /does not preserve order/ });
  * ```
  */
 export function assertKeyDescriptor(descriptor: TypeDescriptor<unknown>): void {
@@ -159,11 +159,11 @@ export function assertKeyDescriptor(descriptor: TypeDescriptor<unknown>): void {
  *
  * @example A descriptor without a name
  * ```ts
- * import { assertThrows } from "@std/assert";
+ * import { throws } from "node:assert/strict";
  * import { assertValueDescriptor, BYTES } from "./type_descriptor.ts";
  *
  * assertValueDescriptor(BYTES);
- * assertThrows(() => assertValueDescriptor({ ...BYTES, name: "" }), TypeError, "name");
+ * throws(() => assertValueDescriptor({ ...BYTES, name: "" }), { name: "TypeError", message: /name/ });
  * ```
  */
 export function assertValueDescriptor(descriptor: TypeDescriptor<unknown>): void {
@@ -202,15 +202,14 @@ export function assertValueDescriptor(descriptor: TypeDescriptor<unknown>): void
  *
  * @example The size limit
  * ```ts
- * import { assertEquals, assertThrows } from "@std/assert";
+ * import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
  * import { encodeKey, STRING } from "./type_descriptor.ts";
  *
  * assertEquals(encodeKey(STRING, "é"), new Uint8Array([0xc3, 0xa9]));
- * assertThrows(
- *   () => encodeKey(STRING, "x".repeat(20000)),
- *   RangeError,
- *   "Key is 20000 bytes after encoding; the maximum is 16384 bytes",
- * );
+ * throws(() => encodeKey(STRING, "x".repeat(20000)), {
+ *   name: "RangeError",
+ *   message: /Key is 20000 bytes after encoding; the maximum is 16384 bytes/,
+ * });
  * ```
  */
 export function encodeKey<K>(descriptor: TypeDescriptor<K>, key: unknown): Uint8Array {
@@ -237,11 +236,11 @@ export function encodeKey<K>(descriptor: TypeDescriptor<K>, key: unknown): Uint8
  *
  * @example Rejecting undefined before anything is written
  * ```ts
- * import { assertEquals, assertThrows } from "@std/assert";
+ * import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
  * import { encodeValue, JSON_VALUE } from "./type_descriptor.ts";
  *
  * assertEquals(encodeValue(JSON_VALUE, [1]), new TextEncoder().encode("[1]"));
- * assertThrows(() => encodeValue(JSON_VALUE, undefined), TypeError, "undefined");
+ * throws(() => encodeValue(JSON_VALUE, undefined), { name: "TypeError", message: /undefined/ });
  * ```
  */
 export function encodeValue<V>(descriptor: TypeDescriptor<V>, value: unknown): Uint8Array {
@@ -265,7 +264,7 @@ export function encodeValue<V>(descriptor: TypeDescriptor<V>, value: unknown): U
  *
  * @example
  * ```ts
- * import { assertStrictEquals } from "@std/assert";
+ * import { strictEqual as assertStrictEquals } from "node:assert/strict";
  * import { descriptorByName, INT64 } from "./type_descriptor.ts";
  *
  * assertStrictEquals(descriptorByName("int64"), INT64);
@@ -406,12 +405,12 @@ function encodeString(value: string): Uint8Array {
  *
  * @example Any Unicode text round-trips
  * ```ts
- * import { assert, assertEquals, assertThrows } from "@std/assert";
+ * import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert/strict";
  * import { compareBytes, STRING } from "./type_descriptor.ts";
  *
  * for (const text of ["é", "漢", "😀", ""]) assertEquals(STRING.decode(STRING.encode(text)), text);
  * assert(compareBytes(STRING.encode("\uFFFD"), STRING.encode("😀")) < 0);
- * assertThrows(() => STRING.check("\uD800"), TypeError, "lone surrogate");
+ * throws(() => STRING.check("\uD800"), { name: "TypeError", message: /lone surrogate/ });
  * ```
  */
 export const STRING: TypeDescriptor<string> = Object.freeze({
@@ -476,7 +475,7 @@ function decodeInt32(bytes: Uint8Array): number {
  *
  * @example
  * ```ts
- * import { assertEquals } from "@std/assert";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * import { INT32 } from "./type_descriptor.ts";
  *
  * assertEquals(INT32.encode(-1), new Uint8Array([0x7f, 0xff, 0xff, 0xff]));
@@ -531,7 +530,7 @@ function decodeInt64(bytes: Uint8Array): bigint {
  *
  * @example
  * ```ts
- * import { assertEquals } from "@std/assert";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * import { INT64 } from "./type_descriptor.ts";
  *
  * assertEquals(INT64.encode(1n), new Uint8Array([0x80, 0, 0, 0, 0, 0, 0, 1]));
@@ -593,7 +592,7 @@ function decodeFloat64(bytes: Uint8Array): number {
  *
  * @example
  * ```ts
- * import { assert, assertEquals } from "@std/assert";
+ * import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
  * import { compareBytes, FLOAT64 } from "./type_descriptor.ts";
  *
  * assertEquals(FLOAT64.encode(1), new Uint8Array([0xbf, 0xf0, 0, 0, 0, 0, 0, 0]));
@@ -633,7 +632,7 @@ function copyBytes(value: Uint8Array): Uint8Array {
  *
  * @example
  * ```ts
- * import { assert, assertEquals } from "@std/assert";
+ * import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
  * import { BYTES, compareBytes } from "./type_descriptor.ts";
  *
  * const input = new Uint8Array([1, 2]);
@@ -739,12 +738,12 @@ function decodeJson(bytes: Uint8Array): JsonValue {
  *
  * @example
  * ```ts
- * import { assertEquals, assertThrows } from "@std/assert";
+ * import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
  * import { JSON_VALUE } from "./type_descriptor.ts";
  *
  * const value = { name: "漢", tags: ["a", "b"], n: 1.5 };
  * assertEquals(JSON_VALUE.decode(JSON_VALUE.encode(value)), value);
- * assertThrows(() => JSON_VALUE.check({ when: new Date(0) }), TypeError, "$.when");
+ * throws(() => JSON_VALUE.check({ when: new Date(0) }), { name: "TypeError", message: /\$\.when/ });
  * ```
  */
 export const JSON_VALUE: TypeDescriptor<JsonValue> = Object.freeze({

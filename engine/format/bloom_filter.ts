@@ -191,7 +191,7 @@ export class BloomFilter {
    *
    * @example
    * ```ts
-   * import { assert } from "@std/assert";
+   * import { ok as assert } from "node:assert/strict";
    * const filter = new BloomFilter({ expectedKeys: 100 });
    * const key = new TextEncoder().encode("apple");
    * filter.add(key);

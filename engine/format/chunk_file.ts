@@ -134,7 +134,7 @@ export interface Chunk {
  *
  * @example
  * ```ts
- * import { assertEquals } from "@std/assert";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const parts: Uint8Array[] = [];
  * const writer = new ChunkFileWriter({ append: (bytes) => parts.push(bytes) });
  * writer.add(new Uint8Array([1]), new Uint8Array([42]));

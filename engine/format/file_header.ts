@@ -94,7 +94,7 @@ export interface FileHeader {
  *
  * @example
  * ```ts
- * import { assertEquals } from "@std/assert";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const header = writeFileHeader(FileKind.MANIFEST);
  * assertEquals(readFileHeader(header, "manifest", FileKind.MANIFEST), { kind: FileKind.MANIFEST, version: 1 });
  * ```

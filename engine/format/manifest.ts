@@ -48,7 +48,7 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
  *
  * @example
  * ```ts
- * import { assertEquals } from "@std/assert";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const file = encodeManifest({ version: 2, segments: [1, 2] });
  * assertEquals(decodeManifest(file, "manifest"), { segments: [1, 2], version: 2 });
  * ```

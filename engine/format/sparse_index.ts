@@ -137,7 +137,7 @@ export class SparseIndex {
    *
    * @example
    * ```ts
-   * import { assertEquals } from "@std/assert";
+   * import { deepStrictEqual as assertEquals } from "node:assert/strict";
    * const k = (s: string) => new TextEncoder().encode(s);
    * const index = new SparseIndex([
    *   { lastKey: k("m"), offset: 16, length: 100, entryCount: 10 },

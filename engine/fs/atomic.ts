@@ -31,7 +31,7 @@ export const TMP_SUFFIX = ".tmp";
  *
  * @example
  * ```ts
- * import { assertEquals } from "@std/assert";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * import { writeFileAtomic } from "./atomic.ts";
  * import { MemoryFileSystem } from "./mem_fs.ts";
  *
@@ -60,7 +60,7 @@ export async function writeFileAtomic(fs: FileSystem, path: string, data: Uint8A
  *
  * @example
  * ```ts
- * import { assertEquals } from "@std/assert";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * import { AtomicFileWriter } from "./atomic.ts";
  * import { MemoryFileSystem } from "./mem_fs.ts";
  *

@@ -104,7 +104,7 @@ interface Crashable {
  *
  * @example
  * ```ts
- * import { assertThrows } from "@std/assert";
+ * import { throws } from "node:assert/strict";
  * import { IoError } from "../errors.ts";
  * import { FaultFileSystem } from "./fault_fs.ts";
  * import { MemoryFileSystem } from "./mem_fs.ts";
@@ -113,7 +113,7 @@ interface Crashable {
  * fs.failOn({ op: "rename", nth: 2 });
  * fs.open("/a", "create").close();
  * fs.rename("/a", "/b");
- * assertThrows(() => fs.rename("/b", "/c"), IoError, "injected fault");
+ * throws(() => fs.rename("/b", "/c"), { name: "IoError", message: /injected fault/ });
  * ```
  */
 export class FaultFileSystem implements FileSystem {

@@ -103,7 +103,7 @@ type MemNode = MemFile | MemDir;
  *
  * @example
  * ```ts
- * import { assertEquals } from "@std/assert";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * import { MemoryFileSystem } from "./mem_fs.ts";
  *
  * const fs = new MemoryFileSystem();

@@ -42,7 +42,7 @@ const OPEN_FLAGS: Record<OpenMode, string | number> = {
  *
  * @example
  * ```ts
- * import { assertEquals } from "@std/assert";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * import { mkdtempSync, rmSync } from "node:fs";
  * import { tmpdir } from "node:os";
  * import { NodeFileSystem } from "./node_fs.ts";

@@ -108,7 +108,7 @@ const MAX_SAFE_HIGH_WORD = 0x1f_ffff;
  *
  * @example
  * ```ts
- * import { assertEquals } from "@std/assert";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * assertEquals(logFileName(42), "00000000000000000042.log");
  * ```
  */
@@ -142,7 +142,7 @@ export function logFileHeader(): Uint8Array {
  *
  * @example
  * ```ts
- * import { assertEquals } from "@std/assert";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const key = new Uint8Array([1]);
  * const record = encodeRecord(7, [{ type: "delete", key }]);
  * const decoded = decodeRecord(record, 0);

@@ -233,7 +233,7 @@ function ignore(): void {}
  *
  * @example
  * ```ts
- * import { assertEquals } from "@std/assert";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * import { MemoryFileSystem } from "../fs/mem_fs.ts";
  * import { WriteAheadLog } from "./write_ahead_log.ts";
  *
