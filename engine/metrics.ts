@@ -47,6 +47,16 @@ export interface SegmentMetrics {
   readonly bloomFalsePositives: number;
 }
 
+/** An LRU cache: counters of hits, misses, loads and evictions, and its size against its limit. */
+export interface CacheMetrics {
+  readonly hits: number;
+  readonly misses: number;
+  readonly loads: number;
+  readonly evictions: number;
+  readonly size: number;
+  readonly limit: number;
+}
+
 /** The whole snapshot; see docs/metrics.md for every field. */
 export interface MetricsSnapshot {
   readonly indexName: string;
@@ -60,23 +70,8 @@ export interface MetricsSnapshot {
     readonly batches: number;
     readonly ranges: number;
   };
-  readonly segmentCache: {
-    readonly hits: number;
-    readonly misses: number;
-    readonly loads: number;
-    readonly evictions: number;
-    readonly size: number;
-    readonly limit: number;
-  };
-  readonly chunkCache: {
-    readonly hits: number;
-    readonly misses: number;
-    readonly loads: number;
-    readonly evictions: number;
-    readonly size: number;
-    readonly limit: number;
-    readonly bytes: number;
-  };
+  readonly segmentCache: CacheMetrics;
+  readonly chunkCache: CacheMetrics & { readonly bytes: number };
   readonly segments: {
     readonly count: number;
     readonly ready: number;

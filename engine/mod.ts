@@ -32,6 +32,7 @@ export {
   SegmentIndex,
 } from "./segment_index.ts";
 export type {
+  CacheMetrics,
   HistogramBucket,
   HistogramSnapshot,
   MetricsSnapshot,
