@@ -73,7 +73,9 @@ export class TableBuilder {
   readonly #layout: TableLayout;
   readonly #chunks: FileHandle;
   readonly #writer: ChunkFileWriter;
-  readonly #keys: Uint8Array[] = [];
+  /** Each key's two Bloom hashes, since the filter is sized by the key count known only at the end. */
+  #hashes = new Uint32Array(1024);
+  #count = 0;
   #done = false;
 
   constructor(fs: FileSystem, dir: string, fileNo: number, layout: TableLayout) {
@@ -86,13 +88,22 @@ export class TableBuilder {
   }
 
   get entryCount(): number {
-    return this.#keys.length;
+    return this.#count;
   }
 
   add(key: Uint8Array, value: Uint8Array | undefined): void {
     this.#writer.add(key, value);
-    if (this.#layout.bloomBitsPerKey > 0) this.#keys.push(key);
-    else this.#keys.length++;
+    if (this.#layout.bloomBitsPerKey > 0) {
+      if (2 * this.#count === this.#hashes.length) {
+        const grown = new Uint32Array(this.#hashes.length * 2);
+        grown.set(this.#hashes);
+        this.#hashes = grown;
+      }
+      const probe = new BloomProbe(key);
+      this.#hashes[2 * this.#count] = probe.h1;
+      this.#hashes[2 * this.#count + 1] = probe.h2;
+    }
+    this.#count++;
   }
 
   /** Finishes the three files; returns the table and the handles still to sync and close. */
@@ -106,10 +117,11 @@ export class TableBuilder {
     let bytes = summary.fileSize + sparseBytes.length;
     if (this.#layout.bloomBitsPerKey > 0) {
       const filter = new BloomFilter({
-        expectedKeys: this.#keys.length,
+        expectedKeys: this.#count,
         bitsPerKey: this.#layout.bloomBitsPerKey,
       });
-      for (const key of this.#keys) filter.add(key);
+      const hashes = this.#hashes;
+      for (let i = 0; i < 2 * this.#count; i += 2) filter.addHashes(hashes[i], hashes[i + 1]);
       const bloom = this.#fs.open(tablePath(this.#dir, this.#fileNo, ".bloom"), "create");
       const bloomBytes = filter.encode();
       bloom.append(bloomBytes);

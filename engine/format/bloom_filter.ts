@@ -170,7 +170,18 @@ export class BloomFilter {
    */
   add(key: Uint8Array): void {
     const h1 = murmurHash3X86(key, 0);
-    const h2 = murmurHash3X86(key, h1);
+    this.addHashes(h1, murmurHash3X86(key, h1));
+  }
+
+  /**
+   * {@linkcode add} for a key whose two hashes ({@linkcode BloomProbe}'s
+   * `h1` and `h2`) were computed earlier, so a builder that learns the key
+   * count only at the end keeps 8 bytes per key instead of the key.
+   *
+   * @param h1 The key's first hash.
+   * @param h2 The key's second hash.
+   */
+  addHashes(h1: number, h2: number): void {
     const bits = this.#bits;
     const m = this.#bitCount;
     let h = h1;
