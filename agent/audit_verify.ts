@@ -14,7 +14,7 @@
  * @module
  */
 import process from "node:process";
-import { verifyAuditFiles } from "./_audit.ts";
+import { verifyAuditFiles } from "./audit_sink.ts";
 
 const USAGE = "Usage: audit_verify FILE… (every file of one trail, e.g. audit.jsonl*)";
 

@@ -13,7 +13,7 @@
  */
 import process from "node:process";
 import { type Role, ROLES } from "./api/roles.ts";
-import { newToken } from "./_tokens.ts";
+import { newToken } from "./tokens.ts";
 
 const USAGE = `Usage: token_new <id> <${ROLES.join("|")}> [--console]`;
 

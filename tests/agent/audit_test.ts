@@ -20,7 +20,7 @@ import {
   MemoryAuditSink,
   sha256Hex,
   verifyAuditFiles,
-} from "../../agent/_audit.ts";
+} from "../../agent/audit_sink.ts";
 import { FaultFileSystem } from "../../engine/fs/fault_fs.ts";
 import {
   ClosedError,

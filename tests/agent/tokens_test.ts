@@ -11,7 +11,7 @@ import {
   parseTokenEntries,
   type TokenEntry,
   TokenVerifier,
-} from "../../agent/_tokens.ts";
+} from "../../agent/tokens.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CLI = fileURLToPath(new URL("../../agent/token_new.ts", import.meta.url));

@@ -138,7 +138,7 @@ interface CompiledEntry {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { newToken, TokenVerifier } from "./_tokens.ts";
+ * import { newToken, TokenVerifier } from "./tokens.ts";
  *
  * const { token, entry } = await newToken("ops", "OPERATE");
  * const verifier = new TokenVerifier([entry]);

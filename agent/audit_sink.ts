@@ -419,7 +419,7 @@ function countLines(bytes: Uint8Array): number {
  * ```ts
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * import { MemoryFileSystem } from "../engine/mod.ts";
- * import { FileAuditSink, sha256Hex } from "./_audit.ts";
+ * import { FileAuditSink, sha256Hex } from "./audit_sink.ts";
  *
  * const sink = await FileAuditSink.open("/audit/audit.jsonl", { fs: new MemoryFileSystem() });
  * const event = {
