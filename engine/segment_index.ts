@@ -387,6 +387,9 @@ export class SegmentIndex<K = string, V = string> {
   #backgroundFlush: Promise<void> = RESOLVED;
   #commitChain: Promise<void> = RESOLVED;
   #closing: Promise<void> | undefined;
+  /** Writes wait while a segment holds twice deltaFileLimit delta files, so compaction keeps up with a bulk load. */
+  #stalled = false;
+  #stallWaiters: (() => void)[] = [];
 
   private constructor(
     fs: FileSystem,
@@ -1019,6 +1022,7 @@ export class SegmentIndex<K = string, V = string> {
   async #closeNow(): Promise<void> {
     const failed = this.#state === "ERROR";
     if (!failed) this.#state = "CLOSING";
+    this.#releaseStall();
     let error: unknown;
     try {
       await this.#idle();
@@ -1070,7 +1074,7 @@ export class SegmentIndex<K = string, V = string> {
     const wal = this.#wal;
     if (!wal) {
       for (const op of ops) this.#apply(op.key, op.value);
-      return RESOLVED;
+      return this.#stalled ? this.#stall(RESOLVED) : RESOLVED;
     }
     let appended;
     try {
@@ -1080,9 +1084,29 @@ export class SegmentIndex<K = string, V = string> {
       throw e;
     }
     for (const op of ops) this.#apply(op.key, op.type === "put" ? op.value : undefined, appended.lsn);
-    if (!wal.overLimit) return appended.durable;
+    if (!wal.overLimit) return this.#stalled ? this.#stall(appended.durable) : appended.durable;
     if (this.#recording) this.#counts.backpressureWaits++;
     return appended.durable.then(() => this.#relieve());
+  }
+
+  /** `done`, and then room: no segment over the delta-file stall limit, or no maintenance left to make it. */
+  #stall(done: Promise<void>): Promise<void> {
+    if (this.#recording) this.#counts.backpressureWaits++;
+    const room = new Promise<void>((resolve) => this.#stallWaiters.push(resolve));
+    return Promise.all([done, room]).then(() => {});
+  }
+
+  #updateStall(): void {
+    const limit = 2 * this.#deltaFileLimit;
+    this.#stalled = this.#state === "READY" && this.#segments.some((s) => s.version.deltas.length >= limit);
+    if (!this.#stalled) this.#releaseStall();
+  }
+
+  #releaseStall(): void {
+    this.#stalled = false;
+    const waiters = this.#stallWaiters;
+    this.#stallWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   /** Flushes everything and checkpoints, so the log can be trimmed; concurrent callers share one run. */
@@ -1501,6 +1525,9 @@ export class SegmentIndex<K = string, V = string> {
       if (this.#state === "READY" && this.#dirty) await this.#commit();
     } catch (e) {
       this.#fail(e);
+    } finally {
+      // Nothing queued can lower the delta count now; stalled writers must not wait forever.
+      if (this.#tasks.length === 0) this.#releaseStall();
     }
   }
 
@@ -1659,6 +1686,7 @@ export class SegmentIndex<K = string, V = string> {
   #changed(): void {
     this.#generation++;
     this.#dirty = true;
+    this.#updateStall();
   }
 
   /** Makes the current state durable; commits run one at a time, in order. */
@@ -1773,6 +1801,7 @@ export class SegmentIndex<K = string, V = string> {
     this.#counts.failures++;
     this.#error = e instanceof Error ? e : new Error(String(e));
     this.#state = "ERROR";
+    this.#releaseStall();
   }
 
   /** Runs `fn`; an I/O or corruption failure moves the index to ERROR before it propagates. */
