@@ -54,6 +54,7 @@ export function actionHandler(action: Action, path: string, options: ActionOptio
         );
       }
       const { status, body } = await stored.result;
+      quota.describe(c, path);
       trail.outcome = "REPLAYED";
       trail.code = typeof body.code === "string" ? body.code as AgentError["code"] : undefined;
       return c.json(body, status, { [REPLAYED_HEADER]: "true" });

@@ -39,7 +39,7 @@ export class Authenticator {
     return this.#verifier === undefined;
   }
 
-  /** The caller of `c`; throws UNAUTHORIZED, RATE_LIMITED, or INVALID_REQUEST for a malformed actor. */
+  /** The caller of `c`, its actor still null (`requireRole` reads it); throws UNAUTHORIZED or RATE_LIMITED. */
   async identify(c: Context<AgentEnv>): Promise<Caller> {
     const remote = c.get("remote");
     if (this.#verifier === undefined) {
@@ -66,7 +66,7 @@ export class Authenticator {
       tokenId: principal.tokenId,
       role: principal.role,
       console: principal.console,
-      actor: principal.console ? actorOf(c) : null,
+      actor: null,
       key: `token:${principal.tokenId}`,
     };
   }
@@ -89,7 +89,9 @@ function actorOf(c: Context<AgentEnv>): string | null {
 export function requireRole(role: Role, authenticator: Authenticator): MiddlewareHandler<AgentEnv> {
   return async function requireRole(c, next) {
     const caller = await authenticator.identify(c);
+    // Set before the actor is checked, so that the audit names the token of a request refused for its actor.
     c.set("caller", caller);
+    if (caller.console) caller.actor = actorOf(c);
     if (!roleAtLeast(caller.role, role)) {
       throw new AgentError(
         "FORBIDDEN",

@@ -2,8 +2,9 @@
  * The quota of mutating calls: one token bucket per caller (token, or
  * address of an anonymous caller) and endpoint. Charged once a request is
  * known to be new, so replays of stored results cost nothing; the response
- * carries the `RateLimit` and `RateLimit-Policy` headers, and a refusal is
- * 429 RATE_LIMITED with `Retry-After`.
+ * carries the `RateLimit` and `RateLimit-Policy` headers (on a replay, of the
+ * bucket it left untouched), and a refusal is 429 RATE_LIMITED with
+ * `Retry-After`.
  *
  * @module
  */
@@ -29,6 +30,12 @@ export class MutationQuota {
         { headers: decision.headers },
       );
     }
+    for (const [name, value] of Object.entries(decision.headers)) c.header(name, value);
+  }
+
+  /** Sets the headers of the caller's quota for `endpoint` without taking from it: a replay costs nothing. */
+  describe(c: Context<AgentEnv>, endpoint: string): void {
+    const decision = this.#limiter.peek(`${c.get("caller").key} ${endpoint}`);
     for (const [name, value] of Object.entries(decision.headers)) c.header(name, value);
   }
 }

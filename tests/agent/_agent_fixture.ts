@@ -198,3 +198,48 @@ export async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 400 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
   assert(condition(), "condition not reached in time");
 }
+
+/** What ran on the fixture's two indexes: the agent's calls, the engine's request counters, the revisions. */
+export type Work = ReturnType<typeof work>;
+
+/** The agent's calls into each index (index-1, index-2), the engine's own request counters, and the revisions. */
+export function work(f: Fixture) {
+  const indexes = [f.a, f.b];
+  return {
+    flushes: indexes.map((index) => index.flushes),
+    compactions: indexes.map((index) => index.compactions),
+    revisions: indexes.map((index) => index.config().revision),
+    engineFlushRequests: indexes.map((index) => index.inner.metrics().maintenance.flushRequests),
+    engineCompactRequests: indexes.map((index) => index.inner.metrics().maintenance.compactRequests),
+  };
+}
+
+/**
+ * Asserts that exactly `ran` flushes, compactions and applied changes per
+ * index happened since `before`, and that the engine saw them: its request
+ * counters also count the maintenance tasks an action schedules, so they
+ * are checked for moving, not for the number.
+ */
+export function assertRan(
+  f: Fixture,
+  before: Work,
+  ran: { flushes?: number[]; compactions?: number[]; revisions?: number[] },
+  message?: string,
+): void {
+  const now = work(f);
+  const since = (key: keyof Work) => now[key].map((n, i) => n - before[key][i]);
+  const { flushes = [0, 0], compactions = [0, 0], revisions = [0, 0] } = ran;
+  assertEquals({
+    flushes: since("flushes"),
+    compactions: since("compactions"),
+    revisions: since("revisions"),
+    engineFlushed: since("engineFlushRequests").map((n) => n > 0),
+    engineCompacted: since("engineCompactRequests").map((n) => n > 0),
+  }, {
+    flushes,
+    compactions,
+    revisions,
+    engineFlushed: flushes.map((n) => n > 0),
+    engineCompacted: compactions.map((n) => n > 0),
+  }, message);
+}
