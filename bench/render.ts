@@ -2,8 +2,12 @@
  * Regenerates the tables of docs/benchmarks.md from the JSON results under
  * bench/results/: everything between the markers `<!-- results:begin -->`
  * and `<!-- results:end -->` (engine), `<!-- wal:begin -->` and
- * `<!-- wal:end -->` (write-ahead log), and `<!-- exporter:begin -->` and
- * `<!-- exporter:end -->` (exporter overhead and scrape cost) is replaced.
+ * `<!-- wal:end -->` (write-ahead log), `<!-- exporter:begin -->` and
+ * `<!-- exporter:end -->` (exporter overhead and scrape cost), and
+ * `<!-- agent:begin -->` and `<!-- agent:end -->` (the management agent
+ * under load) is replaced.
+ * The comparison with the native engines (bench/peers/harness.ts) goes
+ * between `<!-- peers:begin -->` and `<!-- peers:end -->`.
  *
  *   deno task bench:docs
  *
@@ -14,6 +18,8 @@ import type { BenchResult } from "./engine/engine_bench.ts";
 import type { WalBenchResult } from "./engine/wal_bench.ts";
 import type { ExporterOverheadResult } from "./exporters/exporter_overhead.ts";
 import type { ScrapeCostResult } from "./exporters/scrape_cost.ts";
+import type { AgentLoadResult } from "./agent/agent_load.ts";
+import type { PeersResult } from "./peers/harness.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 /** Replaces what stands between `<!-- NAME:begin -->` and `<!-- NAME:end -->` in `doc`. */
@@ -183,6 +189,240 @@ export function renderExporter(overhead: ExporterOverheadResult[], scrape: Scrap
   return out.join("\n");
 }
 
+/** The markdown for the agent under load: a column per runtime, endpoints then the limiter. */
+export function renderAgent(results: AgentLoadResult[]): string {
+  if (results.length === 0) return "";
+  results.sort((a, b) => a.runtime.localeCompare(b.runtime));
+  const r0 = results[0];
+  const out = [
+    `| concurrency ${r0.concurrency} | ${
+      results.map((r) => `${r.runtime} ${r.runtimeVersion}`).join(" | ")
+    } |`,
+    `|---|${results.map(() => "---:").join("|")}|`,
+  ];
+  for (const name of r0.endpoints.map((e) => e.name)) {
+    const cells = results.map((r) => {
+      const e = r.endpoints.find((x) => x.name === name);
+      return e
+        ? `${fmt(e.requestsPerSecond)} req/s (p50 ${e.p50Ms.toFixed(2)} ms, p99 ${e.p99Ms.toFixed(2)} ms)`
+        : "–";
+    });
+    out.push(`| ${name} | ${cells.join(" | ")} |`);
+  }
+  const { capacity, refillPerSecond } = r0.limiter.policy;
+  out.push(
+    `| rate limiter: allowed of at most (refused) | ${
+      results.map((r) =>
+        `${fmt(r.limiter.allowed)} of ${fmt(r.limiter.allowedBound)} (${fmt(r.limiter.refused)}), ` +
+        `${r.limiter.sustainedPerSecond.toFixed(2)}/s after the burst`
+      ).join(" | ")
+    } |`,
+    "",
+    `Each endpoint runs ${
+      r0.endpoints[0].seconds.toFixed(0)
+    } s after a 1 s warm-up, every request with a READ token, ` +
+      `against two in-memory indexes of ${fmt(r0.keysPerIndex)} keys; failed answers: ${
+        results.map((r) => `${r.endpoints.reduce((n, e) => n + e.failures, 0)} (${r.runtime})`).join(", ")
+      }. The limiter row: one OPERATE token sends flushes as fast as they are answered for ${
+        r0.limiter.seconds.toFixed(0)
+      } s under the policy ${capacity} at once, ${refillPerSecond}/s. Measured ${measured(results)}; ${
+        load(results)
+      }.`,
+    "",
+  );
+  return out.join("\n");
+}
+
+/** Markdown of one peers result: throughput with ratios and targets, p99, memory, disk, options and APIs. */
+function renderPeersResult(r: PeersResult): string {
+  const out: string[] = [];
+  const cell = (engine: string, workload: string) =>
+    r.cells.find((c) => c.engine === engine && c.workload === workload);
+  const ops = (engine: string, workload: string) => cell(engine, workload)?.median?.opsPerSecond;
+  const peers = r.engines.filter((e) => e.kind === "peer");
+  const best = (workload: string) => {
+    let top: { label: string; ops: number } | undefined;
+    for (const p of peers) {
+      const v = ops(p.id, workload);
+      if (v !== undefined && (top === undefined || v > top.ops)) top = { label: p.label, ops: v };
+    }
+    return top;
+  };
+  const shown = (engine: string, workload: string) => {
+    const c = cell(engine, workload);
+    if (!c) return "–";
+    if (!c.median) return `failed: ${c.runs[0]?.error?.slice(0, 80) ?? "?"}`;
+    return fmt(c.median.opsPerSecond);
+  };
+  const ratio = (x: number | undefined, y: number | undefined) =>
+    x === undefined || y === undefined || y === 0 ? undefined : x / y;
+  const judged = (x: number | undefined, target: number) =>
+    x === undefined ? "–" : `${x.toFixed(2)}× ${x >= target ? "✓" : "✗ (unmet)"}`;
+  const hestias = r.engines.filter((e) => e.kind === "hestia" && !e.id.endsWith("-25"));
+  const header = r.mode === "10m"
+    ? `### ${fmt(r.keys)} keys: bulk load, random get and memory`
+    : `### ${fmt(r.keys)} keys${r.mode === "quick" ? " (`--quick`)" : ""}`;
+  out.push(
+    header,
+    "",
+    `Medians of ${r.runs} run${r.runs > 1 ? "s" : ""}, each engine × workload in a fresh process; ` +
+      `at most ${r.secondsPerWorkload} s measured per process; durable single puts: ${fmt(r.durableOps)} ` +
+      `operations. ${r.keyBytes}-byte keys, ${r.valueBytes}-byte values. Ratios are HestiaStore with default ` +
+      `caches ÷ the best peer of the same run; ✗ marks a target the run does not meet.`,
+    "",
+  );
+  const cols = r.engines;
+  out.push(
+    `| workload (per second) | ${cols.map((e) => e.label).join(" | ")} |`,
+    `|---|${cols.map(() => "---:").join("|")}|`,
+  );
+  for (const w of r.workloads) {
+    out.push(`| ${w.label} | ${cols.map((e) => shown(e.id, w.id)).join(" | ")} |`);
+  }
+  out.push(
+    "",
+    "Against the targets (HestiaStore with default caches; the 25% rows are shown above for the out-of-cache case):",
+    "",
+    `| workload | best peer | ${
+      hestias.map((h) => `${h.label} ÷ best peer`).join(" | ")
+    } | target | other target |`,
+    `|---|---|${hestias.map(() => "---:").join("|")}|---|---|`,
+  );
+  for (const w of r.workloads) {
+    const b = best(w.id);
+    const base = w.target?.against === "best peer" ? w.target.ratio : 1.0;
+    const ratios = hestias.map((h) => judged(ratio(ops(h.id, w.id), b?.ops), base));
+    let other = "–";
+    if (w.target?.against === "raw") {
+      const raw = ops("raw", w.id);
+      other = `≥ ${w.target.ratio}× the raw fdatasync loop (${raw === undefined ? "–" : fmt(raw)}): ${
+        hestias.map((h) => `${judged(ratio(ops(h.id, w.id), raw), w.target!.ratio)} (${h.runtime})`).join(
+          ", ",
+        )
+      }`;
+    } else if (w.target?.against === "best peer durable single put") {
+      const single = best("durable");
+      other = `≥ ${w.target.ratio}× the best peer's durable single put (${single ? fmt(single.ops) : "–"}): ${
+        hestias.map((h) => `${judged(ratio(ops(h.id, w.id), single?.ops), w.target!.ratio)} (${h.runtime})`)
+          .join(", ")
+      }`;
+    }
+    out.push(
+      `| ${w.label} | ${b ? `${b.label} ${fmt(b.ops)}` : "–"} | ${ratios.join(" | ")} | ≥ ${
+        base.toFixed(1)
+      }× | ${other} |`,
+    );
+  }
+  const latencyWorkloads = r.workloads.filter((w) => w.latency);
+  if (latencyWorkloads.length > 0) {
+    out.push(
+      "",
+      `p99 latency of one call, µs (p50 in brackets); – where one call is not one operation (batched or queued APIs):`,
+      "",
+      `| workload | ${cols.map((e) => e.label).join(" | ")} |`,
+      `|---|${cols.map(() => "---:").join("|")}|`,
+    );
+    for (const w of latencyWorkloads) {
+      out.push(`| ${w.label} | ${
+        cols.map((e) => {
+          const m = cell(e.id, w.id)?.median;
+          return m?.p99Us === undefined ? "–" : `${m.p99Us.toFixed(1)} (${m.p50Us!.toFixed(1)})`;
+        }).join(" | ")
+      } |`);
+    }
+  }
+  out.push(
+    "",
+    "Peak resident memory per process, MiB: VmHWM / peak RssAnon / peak RssFile (lmdb maps its file, so its " +
+      "data pages count as RssFile):",
+    "",
+    `| workload | ${cols.map((e) => e.label).join(" | ")} |`,
+    `|---|${cols.map(() => "---:").join("|")}|`,
+  );
+  const m = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+  for (const w of r.workloads) {
+    out.push(`| ${w.label} | ${
+      cols.map((e) => {
+        const x = cell(e.id, w.id)?.median;
+        return x ? `${m(x.vmHwmBytes)} / ${m(x.rssAnonPeakBytes)} / ${m(x.rssFilePeakBytes)}` : "–";
+      }).join(" | ")
+    } |`);
+  }
+  const bulkEngines = cols.filter((e) => cell(e.id, "bulk")?.median);
+  if (bulkEngines.length > 0) {
+    out.push(
+      "",
+      `| after the bulk load | ${bulkEngines.map((e) => e.label).join(" | ")} |`,
+      `|---|${bulkEngines.map(() => "---:").join("|")}|`,
+      `| bytes on disk (allocated) | ${
+        bulkEngines.map((e) => mib(cell(e.id, "bulk")!.median!.diskBytes)).join(" | ")
+      } |`,
+      `| bytes on disk (apparent size) | ${
+        bulkEngines.map((e) => mib(cell(e.id, "bulk")!.median!.diskApparentBytes)).join(" | ")
+      } |`,
+      `| bytes on disk after reopening (the random-get process) | ${
+        bulkEngines.map((e) => {
+          const g = cell(e.id, "get")?.median;
+          return g ? mib(g.diskBytes) : "–";
+        }).join(" | ")
+      } |`,
+      `| untimed after the load | ${
+        bulkEngines.map((e) => {
+          const c = cell(e.id, "bulk")!.median!;
+          return c.note?.startsWith("compact()")
+            ? `compact(), ${(c.setupSeconds ?? 0).toFixed(1)} s with the open`
+            : "–";
+        }).join(" | ")
+      } |`,
+    );
+  }
+  out.push("", "Engines and their options:", "");
+  for (const e of cols) out.push(`- **${e.label}** (${e.runtime}): ${e.options}.`);
+  out.push("", "The API each engine runs per workload:", "");
+  const apiCols = ["HestiaStore", ...peers.map((p) => p.id)];
+  out.push(`| workload | ${apiCols.join(" | ")} |`, `|---|${apiCols.map(() => "---").join("|")}|`);
+  for (const w of r.workloads) {
+    out.push(`| ${w.label} | ${apiCols.map((a) => w.apis[a] ?? "–").join(" | ")} |`);
+  }
+  const failed = r.cells.flatMap((c) =>
+    c.runs.filter((x) => x.error).map((x) => `${c.engine} ${c.workload}: ${x.error}`)
+  );
+  if (failed.length > 0) out.push("", "Failed runs:", "", ...failed.map((f) => `- ${f}`));
+  const mc = r.machine;
+  out.push(
+    "",
+    `Machine: ${mc.cores} × ${mc.cpu}, ${
+      (mc.memoryBytes / 2 ** 30).toFixed(1)
+    } GiB RAM, Linux ${mc.kernel}, ` +
+      `${mc.fileSystem} (the temporary folder's file system). One-minute load average ${
+        mc.loadAverageStart[0]
+      } at the start and ${mc.loadAverageEnd[0]} at the end on ${mc.cores} cores (the machine is shared: ` +
+      `figures are noisy). Versions: ${
+        Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(", ")
+      }. ` +
+      `Measured ${r.date.slice(0, 10)} in ${fmt(r.totalSeconds)} s. Charts: ${
+        r.workloads.map((w) => `[${w.id}](images/peers-${w.id}${r.mode === "10m" ? "-10m" : ""}.svg)`).join(
+          ", ",
+        )
+      }.`,
+    "",
+    "Reproduce:",
+    "",
+    "```sh",
+    r.command,
+    "```",
+    "",
+  );
+  return out.join("\n");
+}
+
+/** The markdown for the peers comparison: the full run if there is one, else the quick one; then the 10M run. */
+export function renderPeers(results: PeersResult[]): string {
+  const main = results.find((r) => r.mode === "full") ?? results.find((r) => r.mode === "quick");
+  const big = results.find((r) => r.mode === "10m");
+  return [main, big].filter((r): r is PeersResult => r !== undefined).map(renderPeersResult).join("\n");
+}
+
 if (import.meta.main) {
   const dir = `${ROOT}bench/results/`;
   const all = readdirSync(dir).filter((f) => f.endsWith(".json")).sort()
@@ -191,15 +431,20 @@ if (import.meta.main) {
   const wal = all.filter((r) => r.benchmark === "wal") as WalBenchResult[];
   const overhead = all.filter((r) => r.benchmark === "exporter-overhead") as ExporterOverheadResult[];
   const scrape = all.filter((r) => r.benchmark === "exporter-scrape") as ScrapeCostResult[];
+  const agent = all.filter((r) => r.benchmark === "agent-load") as AgentLoadResult[];
   const docPath = `${ROOT}docs/benchmarks.md`;
   let doc = readFileSync(docPath, "utf8");
   doc = splice(doc, "results", renderResults(engine));
   doc = splice(doc, "wal", renderWal(wal));
   doc = splice(doc, "exporter", renderExporter(overhead, scrape));
+  doc = splice(doc, "agent", renderAgent(agent));
+  const peers = all.filter((r) => r.benchmark === "peers") as PeersResult[];
+  doc = splice(doc, "peers", renderPeers(peers));
   writeFileSync(docPath, doc);
   console.log(
     `Rendered ${engine.length} engine, ${wal.length} log and ${
       overhead.length + scrape.length
-    } exporter result file(s) into docs/benchmarks.md`,
+    } exporter and ${agent.length} agent result file(s) into docs/benchmarks.md`,
   );
+  console.log(`Rendered ${peers.length} peers result file(s) into docs/benchmarks.md`);
 }
