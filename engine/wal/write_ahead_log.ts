@@ -595,6 +595,13 @@ export class WriteAheadLog {
       }
     }
     await this.#rounds;
+    if (error === undefined && !this.#failure && this.#checkpointLsn === this.#lastLsn) {
+      try {
+        await this.#startEmpty();
+      } catch (e) {
+        error = e;
+      }
+    }
     for (const { file, handle } of [...this.#rotated, this.#active]) {
       file.open = false;
       try {
@@ -629,6 +636,26 @@ export class WriteAheadLog {
       this.#fail(error);
       throw error;
     }
+  }
+
+  /**
+   * With every record checkpointed, moves to a fresh active file and removes
+   * the others, so the next open reads one header instead of records it would
+   * only skip. A crash in between leaves old files that recovery skips as
+   * checkpointed.
+   */
+  async #startEmpty(): Promise<void> {
+    if (this.#active.file.size === FILE_HEADER_SIZE && this.#files.length === 1) return;
+    this.#rotate(this.#lastLsn + 1);
+    await this.#active.handle.sync();
+    await this.#fs.syncDir(this.#dir);
+    for (const { file, handle } of this.#rotated) {
+      file.open = false;
+      handle.close();
+    }
+    this.#rotated = [];
+    for (const file of this.#files.splice(0, this.#files.length - 1)) this.#fs.remove(file.path);
+    await this.#fs.syncDir(this.#dir);
   }
 
   /** Starts a new active file for the record with LSN `firstLsn`. */

@@ -393,11 +393,11 @@ export function pickTarget(image: Image, kind: Kind, rand: () => number): Target
     let length: number;
     if (t < 0.12) length = 0;
     else if (t < 0.3) length = 1 + int(rand, 15);
-    else if (log && t < 0.5) {
+    else if (log && t < 0.5 && log.boundaries.some((b) => b < size)) {
       // A cut between two records: invisible in the newest file, an LSN gap in an older one.
       const cuts = log.boundaries.filter((b) => b < size);
       length = cuts[int(rand, cuts.length)];
-    } else length = 16 + int(rand, size - 16);
+    } else length = 16 + int(rand, Math.max(1, size - 16));
     damage = { type: "truncate", length: Math.min(length, size - 1) };
   }
   return { kind, path, size, damage, fileNo, live, log };
