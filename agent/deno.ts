@@ -24,16 +24,45 @@ export async function serveAgent(app: AgentApp, options: ServeAgentOptions = {})
   const { hostname, port, tls } = resolveServeOptions(app, options);
   const secure = tls !== undefined;
   const listening = Promise.withResolvers<Deno.NetAddr>();
+  // Deno 2.9's shutdown() makes the body of a request still arriving unreadable (denoland/deno#36809), so
+  // shutdown() first lets the requests in flight finish, answering new ones 503, and only then shuts down.
+  let inFlight = 0;
+  let draining = false;
+  const drained = Promise.withResolvers<void>();
   const server = Deno.serve(
     { hostname, port, ...tls, signal: options.signal, onListen: listening.resolve },
-    (request, info) => app.fetch(request, { remoteAddress: info.remoteAddr.hostname, secure }),
+    async (request, info) => {
+      if (draining) return shuttingDown();
+      inFlight++;
+      try {
+        return await app.fetch(request, { remoteAddress: info.remoteAddr.hostname, secure });
+      } finally {
+        if (--inFlight === 0 && draining) drained.resolve();
+      }
+    },
   );
   const addr = await listening.promise;
   return {
     url: serverUrl(hostname, addr.port, secure),
     hostname,
     port: addr.port,
-    shutdown: () => server.shutdown(),
+    shutdown: async () => {
+      draining = true;
+      if (inFlight === 0) drained.resolve();
+      await drained.promise;
+      await server.shutdown();
+    },
     finished: server.finished,
   };
+}
+
+/** The answer to a request that arrives while the server drains. */
+function shuttingDown(): Response {
+  const body = {
+    code: "INVALID_STATE",
+    message: "The node is shutting down",
+    requestId: null,
+    capturedAt: new Date().toISOString(),
+  };
+  return Response.json(body, { status: 503, headers: { connection: "close", "retry-after": "1" } });
 }

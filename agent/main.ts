@@ -18,32 +18,27 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { join } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { joinPath } from "../engine/fs/path.ts";
-import { SegmentIndex } from "../engine/mod.ts";
-import { type AgentSecurity, createAgent } from "./agent.ts";
+import type { SegmentIndex } from "../engine/mod.ts";
+import { createAgent } from "./agent.ts";
 import { FileAuditSink } from "./audit_sink.ts";
-import { parseTokenEntries } from "./tokens.ts";
-import type { AgentServer, ServeAgentOptions } from "./serve_options.ts";
-import type { AgentApp } from "./agent.ts";
+import {
+  closeIndexes,
+  onShutdownSignal,
+  openIndexes,
+  parsePort,
+  readTlsFiles,
+  readTokenFile,
+  serveAgentOnRuntime,
+} from "./host.ts";
+import type { AgentServer } from "./serve_options.ts";
 
 const USAGE = "Usage: main [--port N] [--host ADDR] [--data DIR] [--index NAME]… [--tokens FILE] " +
   "[--tls-cert FILE --tls-key FILE] [--require-tls] [--audit FILE] [--node-id ID] [--metrics-open] " +
   "[--cors ORIGIN]… [--allow-insecure-remote]";
-
-function readTokens(path: string | undefined): AgentSecurity["tokens"] {
-  if (path === undefined) return [];
-  const config = JSON.parse(readFileSync(path, "utf8"));
-  return parseTokenEntries(config?.tokens);
-}
-
-async function serve(app: AgentApp, options: ServeAgentOptions): Promise<AgentServer> {
-  const adapter = "Deno" in globalThis ? await import("./deno.ts") : await import("./node.ts");
-  return await adapter.serveAgent(app, options);
-}
 
 async function main(): Promise<void> {
   const { values: flags } = parseArgs({
@@ -69,33 +64,19 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  if (!/^\d{1,5}$/.test(flags.port)) {
-    throw new RangeError(`--port must be a port number, got '${flags.port}'`);
-  }
-  const tokens = readTokens(flags.tokens);
-  const cert = flags["tls-cert"];
-  const key = flags["tls-key"];
-  const tls = {
-    ...(cert === undefined ? {} : { cert: readFileSync(cert, "utf8") }),
-    ...(key === undefined ? {} : { key: readFileSync(key, "utf8") }),
-  };
-  const audit = await FileAuditSink.open(flags.audit ?? joinPath(flags.data, "audit/audit.jsonl"));
-  const indexes = new Map<string, SegmentIndex>();
+  const port = parsePort(flags.port, "--port");
+  const tokens = flags.tokens === undefined ? [] : readTokenFile(flags.tokens);
+  const tls = readTlsFiles(flags["tls-cert"], flags["tls-key"]);
+  const audit = await FileAuditSink.open(flags.audit ?? join(flags.data, "audit/audit.jsonl"));
+  let indexes = new Map<string, SegmentIndex>();
   const closeAll = async () => {
-    const closed = await Promise.allSettled([...indexes.values()].map((index) => index.close()));
-    for (const result of closed) if (result.status === "rejected") console.error(result.reason);
+    const closed = await closeIndexes(indexes.values());
     await audit.close();
-    return closed.every((result) => result.status === "fulfilled");
+    return closed;
   };
   let server: AgentServer;
   try {
-    for (const name of flags.index) {
-      const directory = joinPath(flags.data, name);
-      indexes.set(
-        name,
-        await SegmentIndex.tryOpen(directory, { name }) ?? await SegmentIndex.create(directory, { name }),
-      );
-    }
+    indexes = await openIndexes(flags.data, flags.index);
     const app = createAgent({
       indexes,
       audit,
@@ -107,9 +88,9 @@ async function main(): Promise<void> {
         ...(flags.cors.length === 0 ? {} : { cors: { origins: flags.cors } }),
       },
     });
-    server = await serve(app, {
+    server = await serveAgentOnRuntime(app, {
       hostname: flags.host,
-      port: Number(flags.port),
+      port,
       ...tls,
       allowInsecureRemote: flags["allow-insecure-remote"],
     });
@@ -121,16 +102,10 @@ async function main(): Promise<void> {
   console.log(`HestiaStore agent listening on ${server.url} (indexes: ${names})`);
   if (tokens.length === 0) console.log("No tokens configured: every caller is ADMIN");
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`${signal}: closing`);
+  onShutdownSignal(async () => {
     await server.shutdown();
-    process.exit(await closeAll() ? 0 : 1);
-  };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+    return await closeAll() ? 0 : 1;
+  });
 }
 
 try {
