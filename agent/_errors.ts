@@ -13,7 +13,8 @@ import { ClosedError, ConflictError, StateError } from "../engine/mod.ts";
 import type { ErrorCode, ErrorResponse } from "./api/errors.ts";
 import type { AgentEnv } from "./_env.ts";
 
-const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
+/** The status each error code is sent with (docs/agent.md, "Errors"). */
+export const ERROR_STATUS: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   INVALID_REQUEST: 400,
   CONFIG_KEY_NOT_SUPPORTED: 400,
   TLS_REQUIRED: 400,
@@ -55,7 +56,7 @@ export class AgentError extends Error {
   }
 
   get status(): ContentfulStatusCode {
-    return STATUS[this.code];
+    return ERROR_STATUS[this.code];
   }
 }
 

@@ -38,16 +38,14 @@ export interface PollerOptions {
   seriesLength: number;
 }
 
-interface Tracker {
+/** The fields of a node's row that the poller keeps as they are. */
+type NodeStatus = Pick<
+  NodeView,
+  "state" | "reason" | "code" | "httpStatus" | "stateSince" | "lastSeen" | "lastPolledAt" | "latencyMs"
+>;
+
+interface Tracker extends NodeStatus {
   config: NodeConfig;
-  state: NodeState;
-  reason: string;
-  code: string | null;
-  httpStatus: number | null;
-  stateSince: number;
-  lastSeen: number | null;
-  lastPolledAt: number | null;
-  latencyMs: number | null;
   report: NodeReport | null;
   rates: NodeRates | null;
   rateTracker: RateTracker;

@@ -17,7 +17,7 @@
 import { measure } from "mitata";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { arg, keyOf, RUNTIME, writeResult } from "../_common.ts";
+import { arg, keyOf, permutation, RUNTIME, writeResult } from "../_common.ts";
 import { SegmentIndex, STRING } from "../../engine/mod.ts";
 import { DEFAULTS } from "../../engine/options.ts";
 
@@ -54,23 +54,6 @@ const OUT = arg("out", "");
 const VALUE = "v".repeat(100);
 const runtime = RUNTIME.name;
 const runtimeVersion = RUNTIME.version;
-
-/** A seeded permutation of 0..n-1 (xorshift32, Fisher–Yates). */
-function permutation(n: number, seed: number): Uint32Array {
-  const out = new Uint32Array(n);
-  for (let i = 0; i < n; i++) out[i] = i;
-  let s = seed >>> 0 || 1;
-  for (let i = n - 1; i > 0; i--) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    const j = (s >>> 0) % (i + 1);
-    const t = out[i];
-    out[i] = out[j];
-    out[j] = t;
-  }
-  return out;
-}
 
 let rssPeak = 0;
 function sampleRss(): number {

@@ -34,7 +34,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import process from "node:process";
 import { setImmediate } from "node:timers";
-import { arg, keyOf, RUNTIME, writeResult } from "../_common.ts";
+import { arg, keyOf, median, RUNTIME, writeResult } from "../_common.ts";
 import { type FileSystem, MemoryFileSystem, NodeFileSystem, SegmentIndex } from "../../engine/mod.ts";
 
 export type Mode = "none" | "idle" | "scrape100ms";
@@ -127,12 +127,6 @@ function order(n: number, count: number, seed: number): string[] {
 
 function yieldToLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Builds the index once on disk: `KEYS` keys in batches of 10,000, flushed and compacted. */

@@ -54,7 +54,7 @@ import {
 import { createRequire } from "node:module";
 import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import process from "node:process";
-import { keyOf, RUNTIME, writeResult } from "../_common.ts";
+import { keyOf, median, permutation, RUNTIME, writeResult } from "../_common.ts";
 import { SegmentIndex, STRING } from "../../engine/mod.ts";
 import { DEFAULTS } from "../../engine/options.ts";
 
@@ -182,23 +182,6 @@ function flag(name: string): boolean {
   return process.argv.includes(`--${name}`);
 }
 
-/** A seeded permutation of 0..n-1 (xorshift32, Fisher–Yates), the one of bench/engine/engine_bench.ts. */
-function permutation(n: number, seed: number): Uint32Array {
-  const out = new Uint32Array(n);
-  for (let i = 0; i < n; i++) out[i] = i;
-  let s = seed >>> 0 || 1;
-  for (let i = n - 1; i > 0; i--) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    const j = (s >>> 0) % (i + 1);
-    const t = out[i];
-    out[i] = out[j];
-    out[j] = t;
-  }
-  return out;
-}
-
 /** The last promise of each of the most recent `limit` blocks of writes: waits for the oldest beyond that. */
 class InFlight {
   readonly #blocks: (Promise<unknown> | void)[] = [];
@@ -239,6 +222,13 @@ class Memory {
   maybe(): void {
     if ((++this.#calls & 63) === 0) this.sample();
   }
+}
+
+/** The entries of a synchronous scan, counted as it iterates. */
+function count(entries: Iterable<unknown>): number {
+  let n = 0;
+  for (const _ of entries) n++;
+  return n;
 }
 
 function diskUsage(path: string): { allocated: number; apparent: number } {
@@ -383,16 +373,8 @@ function hestia(limited: boolean) {
       putIsSync: true,
       durablePut: (key, i) => index.put(key, VALUES[i & 1023]),
       get: (key) => index.get(key),
-      scanAll() {
-        let n = 0;
-        for (const _ of index.range()) n++;
-        return n;
-      },
-      range(start, limit) {
-        let n = 0;
-        for (const _ of index.range({ gte: start, limit })) n++;
-        return n;
-      },
+      scanAll: () => count(index.range()),
+      range: (start, limit) => count(index.range({ gte: start, limit })),
       close: () => index.close(),
     };
   };
@@ -419,16 +401,8 @@ function lmdbOpen(dir: string, fresh: boolean): Promise<Db> {
       await db.flushed;
     },
     get: (key) => db.getBinaryFast(key),
-    scanAll() {
-      let n = 0;
-      for (const _ of db.getRange()) n++;
-      return n;
-    },
-    range(start, limit) {
-      let n = 0;
-      for (const _ of db.getRange({ start, limit })) n++;
-      return n;
-    },
+    scanAll: () => count(db.getRange()),
+    range: (start, limit) => count(db.getRange({ start, limit })),
     async close() {
       await db.close();
     },
@@ -507,11 +481,7 @@ function sqliteOpen(dir: string, mode: Mode, fresh: boolean): Promise<Db> {
       insert.run(key, VALUES[i & 1023]);
     },
     get: (key) => select.get(key),
-    scanAll() {
-      let n = 0;
-      for (const _ of all.iterate()) n++;
-      return n;
-    },
+    scanAll: () => count(all.iterate()),
     range: (start, limit) => from.all(start, limit).length,
     close() {
       db.close();
@@ -610,6 +580,23 @@ function engines(keys: number): EngineDef[] {
 }
 
 const HESTIA_API = "HestiaStore";
+/** The calls of the concurrent durable writers (group8, group64). */
+const GROUP_APIS: Record<string, string> = {
+  [HESTIA_API]: "await put(), durability group",
+  lmdb: "await put(); await db.flushed",
+  "classic-level": "await batch([put], {sync: true})",
+  rocksdb: "await batch([put], {sync: true})",
+  "better-sqlite3": "autocommit INSERT, synchronous FULL (synchronous API: the writers take turns)",
+};
+/** The calls of the random gets, of existing and of missing keys. */
+const GET_APIS: Record<string, string> = {
+  [HESTIA_API]: "get()",
+  lmdb: "getBinaryFast()",
+  "classic-level": "getSync()",
+  rocksdb: "await getMany() of 1,000 (no synchronous get)",
+  "better-sqlite3": "prepared SELECT, pluck().get()",
+};
+
 function workloads(): WorkloadInfo[] {
   return [
     {
@@ -661,13 +648,7 @@ function workloads(): WorkloadInfo[] {
       unit: "puts/s",
       latency: true,
       target: { ratio: 1.0, against: "best peer" },
-      apis: {
-        [HESTIA_API]: "await put(), durability group",
-        lmdb: "await put(); await db.flushed",
-        "classic-level": "await batch([put], {sync: true})",
-        rocksdb: "await batch([put], {sync: true})",
-        "better-sqlite3": "autocommit INSERT, synchronous FULL (synchronous API: the writers take turns)",
-      },
+      apis: GROUP_APIS,
     },
     {
       id: "group64",
@@ -675,13 +656,7 @@ function workloads(): WorkloadInfo[] {
       unit: "puts/s",
       latency: true,
       target: { ratio: 10.0, against: "best peer durable single put" },
-      apis: {
-        [HESTIA_API]: "await put(), durability group",
-        lmdb: "await put(); await db.flushed",
-        "classic-level": "await batch([put], {sync: true})",
-        rocksdb: "await batch([put], {sync: true})",
-        "better-sqlite3": "autocommit INSERT, synchronous FULL (synchronous API: the writers take turns)",
-      },
+      apis: GROUP_APIS,
     },
     {
       id: "get",
@@ -689,13 +664,7 @@ function workloads(): WorkloadInfo[] {
       unit: "gets/s",
       latency: true,
       target: { ratio: 1.0, against: "best peer" },
-      apis: {
-        [HESTIA_API]: "get()",
-        lmdb: "getBinaryFast()",
-        "classic-level": "getSync()",
-        rocksdb: "await getMany() of 1,000 (no synchronous get)",
-        "better-sqlite3": "prepared SELECT, pluck().get()",
-      },
+      apis: GET_APIS,
     },
     {
       id: "miss",
@@ -703,13 +672,7 @@ function workloads(): WorkloadInfo[] {
       unit: "gets/s",
       latency: true,
       target: { ratio: 1.5, against: "best peer" },
-      apis: {
-        [HESTIA_API]: "get()",
-        lmdb: "getBinaryFast()",
-        "classic-level": "getSync()",
-        rocksdb: "await getMany() of 1,000 (no synchronous get)",
-        "better-sqlite3": "prepared SELECT, pluck().get()",
-      },
+      apis: GET_APIS,
     },
     {
       id: "scan",
@@ -1024,12 +987,6 @@ async function child(a: ChildArgs): Promise<RunMeasure> {
 
 // ---------------------------------------------------------------------------------------------------------
 // The parent
-
-function median(values: number[]): number {
-  const s = [...values].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function medianOf(runs: RunMeasure[]): RunMeasure | undefined {
   const ok = runs.filter((r) => !r.error);

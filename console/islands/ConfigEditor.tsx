@@ -15,6 +15,8 @@ type Message = { kind: "ok" | "error"; text: string } | null;
 
 const BUTTON =
   "rounded px-3 py-1.5 text-sm font-medium focus:outline-none focus:ring-2 focus:ring-blue-600 disabled:cursor-not-allowed disabled:opacity-60";
+/** Discard and Reload: grey, beside the blue Validate and Apply. */
+const SECONDARY_BUTTON = `${BUTTON} border border-gray-400 bg-white text-gray-900 hover:bg-gray-100`;
 
 /**
  * An index's runtime configuration: original and current values, edits,
@@ -234,7 +236,7 @@ export default function ConfigEditor({ nodeId, indexNames }: ConfigEditorProps) 
             </button>
             <button
               type="button"
-              class={`${BUTTON} border border-gray-400 bg-white text-gray-900 hover:bg-gray-100`}
+              class={SECONDARY_BUTTON}
               disabled={busy.value !== null}
               onClick={() => {
                 edits.value = {};
@@ -246,7 +248,7 @@ export default function ConfigEditor({ nodeId, indexNames }: ConfigEditorProps) 
             </button>
             <button
               type="button"
-              class={`${BUTTON} border border-gray-400 bg-white text-gray-900 hover:bg-gray-100`}
+              class={SECONDARY_BUTTON}
               disabled={busy.value !== null}
               onClick={() => {
                 message.value = null;

@@ -60,6 +60,11 @@ function flush(requestId: string, indexName?: string): RequestInit {
 
 const PATCH_CONFIG = `${CONFIG}?indexName=index-1`;
 
+/** Sends a configuration change of index-1: `body` as JSON, or as is when it is a string. */
+function patchConfig(send: Send, body: unknown): Promise<Response> {
+  return send(PATCH_CONFIG, jsonRequest("PATCH", body));
+}
+
 export const AGENT_CASES: AgentCase[] = [
   {
     name: "report lists both indexes with node information and full snapshots",
@@ -238,7 +243,7 @@ export const AGENT_CASES: AgentCase[] = [
         ]
       ) {
         const body = await assertError(
-          await send(PATCH_CONFIG, jsonRequest("PATCH", { values: { [key]: 5 } })),
+          await patchConfig(send, { values: { [key]: 5 } }),
           400,
           "CONFIG_KEY_NOT_SUPPORTED",
         );
@@ -259,7 +264,7 @@ export const AGENT_CASES: AgentCase[] = [
     async run(send, fixture) {
       const body = ConfigPatchResponseSchema.parse(
         await json(
-          await send(PATCH_CONFIG, jsonRequest("PATCH", { values: { segmentCacheLimit: 3 }, dryRun: true })),
+          await patchConfig(send, { values: { segmentCacheLimit: 3 }, dryRun: true }),
         ),
       );
       assertEquals([body.dryRun, body.applied, body.problems], [true, false, []]);
@@ -272,13 +277,10 @@ export const AGENT_CASES: AgentCase[] = [
     name: "config PATCH reports every invalid value and broken cross-key rule per key",
     async run(send, fixture) {
       const body = await assertError(
-        await send(
-          PATCH_CONFIG,
-          jsonRequest("PATCH", {
-            values: { segmentCacheLimit: 0, segmentWriteCacheKeyLimit: 30000 },
-            dryRun: true,
-          }),
-        ),
+        await patchConfig(send, {
+          values: { segmentCacheLimit: 0, segmentWriteCacheKeyLimit: 30000 },
+          dryRun: true,
+        }),
         400,
         "INVALID_REQUEST",
       );
@@ -286,7 +288,7 @@ export const AGENT_CASES: AgentCase[] = [
       assertEquals(problems.map((p) => p.key).sort(), ["segmentCacheLimit"]);
       assertMatch(body.message as string, /'segmentCacheLimit' must be between 1 and/);
       const cross = await assertError(
-        await send(PATCH_CONFIG, jsonRequest("PATCH", { values: { segmentWriteCacheKeyLimit: 30000 } })),
+        await patchConfig(send, { values: { segmentWriteCacheKeyLimit: 30000 } }),
         400,
         "INVALID_REQUEST",
       );
@@ -303,13 +305,10 @@ export const AGENT_CASES: AgentCase[] = [
     async run(send, fixture) {
       const applied = ConfigPatchResponseSchema.parse(
         await json(
-          await send(
-            PATCH_CONFIG,
-            jsonRequest("PATCH", {
-              values: { segmentCacheLimit: 4, chunkCacheLimit: 100 },
-              expectedRevision: 0,
-            }),
-          ),
+          await patchConfig(send, {
+            values: { segmentCacheLimit: 4, chunkCacheLimit: 100 },
+            expectedRevision: 0,
+          }),
         ),
       );
       assertEquals([applied.applied, applied.config.revision], [true, 1]);
@@ -321,10 +320,7 @@ export const AGENT_CASES: AgentCase[] = [
       assertEquals(fixture.a.metrics().segmentCache.limit, 4);
       assertAudited(fixture.audit, PATCH_CONFIG, "SUCCEEDED", 200);
       const stale = await assertError(
-        await send(
-          PATCH_CONFIG,
-          jsonRequest("PATCH", { values: { segmentCacheLimit: 9 }, expectedRevision: 0 }),
-        ),
+        await patchConfig(send, { values: { segmentCacheLimit: 9 }, expectedRevision: 0 }),
         409,
         "REVISION_CONFLICT",
       );
@@ -339,7 +335,7 @@ export const AGENT_CASES: AgentCase[] = [
       const huge = JSON.stringify({ requestId: "big", padding: "x".repeat(1_100_000) });
       await assertError(await send(ACTION_FLUSH, jsonRequest("POST", huge)), 413, "REQUEST_TOO_LARGE");
       const patch = JSON.stringify({ values: { segmentCacheLimit: 4 }, padding: "x".repeat(1_100_000) });
-      await assertError(await send(PATCH_CONFIG, jsonRequest("PATCH", patch)), 413, "REQUEST_TOO_LARGE");
+      await assertError(await patchConfig(send, patch), 413, "REQUEST_TOO_LARGE");
       assertEquals([fixture.a.flushes, fixture.a.config().revision], [0, 0]);
       assertAudited(fixture.audit, ACTION_FLUSH, "REJECTED", 413);
     },

@@ -28,13 +28,13 @@ import {
   ACTOR_HEADER,
   CONFIG,
   ConfigPatchRequestSchema,
-  type ErrorCode,
   ErrorResponseSchema,
   REQUEST_ID_HEADER,
   ROUTES,
   type RouteSpec,
 } from "../../agent/api/mod.ts";
 import type { AgentServer } from "../../agent/serve_options.ts";
+import { ERROR_STATUS } from "../../agent/_errors.ts";
 import { type AuditEntry, sha256Hex } from "../../agent/audit_sink.ts";
 import { TUNABLE_KEYS } from "../../engine/mod.ts";
 import { assertRan, createFixture, type Fixture, work } from "./_agent_fixture.ts";
@@ -47,26 +47,6 @@ const MAX_BODY_BYTES = 4096;
 const DRAIN_BYTES = 4 * 1024 * 1024;
 const IS_DENO = "Deno" in globalThis;
 const { serveAgent } = IS_DENO ? await import("../../agent/deno.ts") : await import("../../agent/node.ts");
-
-/** The status each error code is sent with (docs/agent.md, "Errors"). */
-const STATUS_OF: Record<ErrorCode, number> = {
-  INVALID_REQUEST: 400,
-  CONFIG_KEY_NOT_SUPPORTED: 400,
-  TLS_REQUIRED: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  INDEX_NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  INVALID_STATE: 409,
-  REQUEST_ID_CONFLICT: 409,
-  REVISION_CONFLICT: 409,
-  REQUEST_TOO_LARGE: 413,
-  RATE_LIMITED: 429,
-  AUDIT_UNAVAILABLE: 503,
-  INTERNAL_ERROR: 500,
-};
 
 interface FuzzRequest {
   method: string;
@@ -468,7 +448,7 @@ async function exercise(
     assertEquals(response.headers.get("Content-Type"), "application/json", where);
     const parsed = ErrorResponseSchema.safeParse(JSON.parse(text));
     assert(parsed.success, `${where}: not the error shape: ${text.slice(0, 300)}`);
-    assertEquals(STATUS_OF[parsed.data.code], response.status, `${where}: ${parsed.data.code}`);
+    assertEquals(ERROR_STATUS[parsed.data.code], response.status, `${where}: ${parsed.data.code}`);
     tally.codes.set(parsed.data.code, (tally.codes.get(parsed.data.code) ?? 0) + 1);
   }
   if (sent.method === "HEAD") assertEquals(text, "", where);
