@@ -102,6 +102,8 @@ function fieldNames(snapshot: unknown): Set<string> {
 async function deterministicSnapshot(): Promise<MetricsSnapshot> {
   const { index } = await memIndex({
     ...SMALL,
+    // Below the write stall (twice this many delta files), whose waits depend on when the worker runs.
+    deltaFileLimit: 50,
     name: "shape",
     metrics: { sampleEvery: 1, clock: steppingClock().clock },
   });
