@@ -198,7 +198,8 @@ async function deno(cwd: string, args: string[], env: Record<string, string> = {
   const output = await new Deno.Command(Deno.execPath(), {
     args,
     cwd,
-    env: { NO_COLOR: "1", ...env },
+    // The system store too, as npm does: a registry reached through a proxy with its own CA then works.
+    env: { NO_COLOR: "1", DENO_TLS_CA_STORE: Deno.env.get("DENO_TLS_CA_STORE") ?? "mozilla,system", ...env },
     stdout: "piped",
     stderr: "piped",
     signal: AbortSignal.timeout(RUN_TIMEOUT_MS),
