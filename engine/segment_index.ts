@@ -1300,9 +1300,7 @@ export class SegmentIndex<K = string, V = string> {
     const builder = new TableBuilder(this.#fs, this.#dir, this.#nextFileNo++, this.#layout);
     try {
       for (const e of entries) builder.add(e.key, e.value);
-      const { meta, unsynced } = builder.finish();
-      this.#unsynced.push(...unsynced);
-      return meta;
+      return this.#finishTable(builder);
     } catch (e) {
       builder.abort();
       throw e;
@@ -1624,19 +1622,15 @@ export class SegmentIndex<K = string, V = string> {
       const highTable = high.finish();
       this.#unsynced.push(...lowTable.unsynced, ...highTable.unsynced);
       low = high = undefined;
-      // Everything newer than the split main table, partitioned at the split key.
-      const newer = this.#newerThanMain(seg);
-      const cut = newer.findIndex((e) => compareBytes(e.key, splitKey!) > 0);
-      const lowNewer = cut < 0 ? newer : newer.slice(0, cut);
-      const highNewer = cut < 0 ? [] : newer.slice(cut);
+      const [lowNewer, highNewer] = this.#splitNewerThanMain(seg, splitKey!);
       const lower = new Segment(this.#nextSegmentId++, seg.lower, splitKey, {
         main: lowTable.meta,
-        deltas: lowNewer.length > 0 ? [this.#writeTable(lowNewer)] : [],
+        deltas: lowNewer ? [lowNewer] : [],
         layers: [],
       });
       const upper = new Segment(this.#nextSegmentId++, splitKey, seg.upper, {
         main: highTable.meta,
-        deltas: highNewer.length > 0 ? [this.#writeTable(highNewer)] : [],
+        deltas: highNewer ? [highNewer] : [],
         layers: [],
       });
       const at = this.#segments.indexOf(seg);
@@ -1663,22 +1657,55 @@ export class SegmentIndex<K = string, V = string> {
     }
   }
 
-  /** The segment's deltas, layers and active map merged (newest wins, tombstones kept), in key order. */
-  #newerThanMain(seg: Segment): Entry[] {
-    const merged = new Map<string, Entry>();
-    for (const delta of seg.version.deltas) {
-      const reader = this.#acquireReader(delta);
-      try {
-        for (const cursor = new ScanCursor(reader); cursor.current; cursor.next()) {
-          merged.set(keyString(cursor.current.key), cursor.current);
+  /**
+   * Everything newer than the segment's main table (deltas, layers, active
+   * map; newest wins, tombstones kept) written as two delta tables, keys up
+   * to `splitKey` and keys above it. The deltas stream through a merge, so
+   * memory stays that of the write cache however many delta keys there are.
+   */
+  #splitNewerThanMain(seg: Segment, splitKey: Uint8Array): [TableMeta | undefined, TableMeta | undefined] {
+    const memory = new Map<string, Entry>();
+    for (const layer of seg.version.layers) for (const [k, e] of layer.map) memory.set(k, e);
+    for (const [k, e] of seg.active) memory.set(k, e);
+    const inMemory = [...memory.keys()].sort().map((k) => memory.get(k)!);
+    const deltas = seg.version.deltas;
+    const readers = deltas.map((meta) => this.#acquireReader(meta));
+    const builders: TableBuilder[] = [];
+    try {
+      const cursors: Cursor[] = [
+        new ArrayCursor(inMemory, undefined, false),
+        ...readers.map((r) => new ScanCursor(r)).reverse(),
+      ];
+      let low: TableBuilder | undefined, high: TableBuilder | undefined;
+      for (const merged = new MergeCursor(cursors, false, true); merged.current; merged.next()) {
+        const { key, value } = merged.current;
+        if (compareBytes(key, splitKey) <= 0) {
+          low ??= this.#newBuilder(builders);
+          low.add(key, value);
+        } else {
+          high ??= this.#newBuilder(builders);
+          high.add(key, value);
         }
-      } finally {
-        this.#releaseReader(delta.fileNo);
       }
+      return [low && this.#finishTable(low), high && this.#finishTable(high)];
+    } catch (e) {
+      for (const b of builders) b.abort();
+      throw e;
+    } finally {
+      for (const meta of deltas) this.#releaseReader(meta.fileNo);
     }
-    for (const layer of seg.version.layers) for (const [k, e] of layer.map) merged.set(k, e);
-    for (const [k, e] of seg.active) merged.set(k, e);
-    return [...merged.keys()].sort().map((k) => merged.get(k)!);
+  }
+
+  #newBuilder(all: TableBuilder[]): TableBuilder {
+    const builder = new TableBuilder(this.#fs, this.#dir, this.#nextFileNo++, this.#layout);
+    all.push(builder);
+    return builder;
+  }
+
+  #finishTable(builder: TableBuilder): TableMeta {
+    const { meta, unsynced } = builder.finish();
+    this.#unsynced.push(...unsynced);
+    return meta;
   }
 
   // ---- commit and cleanup ----
