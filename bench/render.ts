@@ -9,11 +9,11 @@
  * The comparison with the native engines (bench/peers/harness.ts) goes
  * between `<!-- peers:begin -->` and `<!-- peers:end -->`.
  *
- *   deno task bench:docs
+ *   deno task docs:bench
  *
  * @module
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { BenchResult } from "./engine/engine_bench.ts";
 import type { WalBenchResult } from "./engine/wal_bench.ts";
 import type { ExporterOverheadResult } from "./exporters/exporter_overhead.ts";
@@ -26,7 +26,7 @@ const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 function splice(doc: string, name: string, body: string): string {
   const begin = `<!-- ${name}:begin -->`, end = `<!-- ${name}:end -->`;
   const start = doc.indexOf(begin), stop = doc.indexOf(end);
-  if (start < 0 || stop < start) throw new Error(`docs/benchmarks.md lacks the ${begin} … ${end} markers`);
+  if (start < 0 || stop < start) throw new Error(`The document lacks the ${begin} … ${end} markers`);
   return doc.slice(0, start + begin.length) + "\n\n" + body + "\n" + doc.slice(stop);
 }
 
@@ -285,8 +285,8 @@ function renderPeersResult(r: PeersResult): string {
     "",
     `| workload | best peer | ${
       hestias.map((h) => `${h.label} ÷ best peer`).join(" | ")
-    } | target | other target |`,
-    `|---|---|${hestias.map(() => "---:").join("|")}|---|---|`,
+    } | target | other target | CPU profile where unmet (HestiaStore, Node) |`,
+    `|---|---|${hestias.map(() => "---:").join("|")}|---|---|---|`,
   );
   for (const w of r.workloads) {
     const b = best(w.id);
@@ -307,10 +307,11 @@ function renderPeersResult(r: PeersResult): string {
           .join(", ")
       }`;
     }
+    const unmet = ratios.some((x) => x.includes("✗")) || other.includes("✗");
     out.push(
       `| ${w.label} | ${b ? `${b.label} ${fmt(b.ops)}` : "–"} | ${ratios.join(" | ")} | ≥ ${
         base.toFixed(1)
-      }× | ${other} |`,
+      }× | ${other} | ${unmet ? profileLink(w.id) : "–"} |`,
     );
   }
   const latencyWorkloads = r.workloads.filter((w) => w.latency);
@@ -416,11 +417,99 @@ function renderPeersResult(r: PeersResult): string {
   return out.join("\n");
 }
 
+/** A link to the Node CPU profile of HestiaStore on `workload` in bench/results/, if one was kept. */
+function profileLink(workload: string): string {
+  const name = `peers-hestia-node-${workload}.cpuprofile`;
+  return existsSync(`${ROOT}bench/results/${name}`) ? `[${name}](../bench/results/${name})` : "none kept";
+}
+
+/**
+ * The memory target: HestiaStore's peak resident memory on the 10M-key run at most 1.25× the 1M-key run,
+ * and no higher than the lowest peer's, per workload the 10M run has.
+ */
+function renderMemoryTarget(main: PeersResult, big: PeersResult): string {
+  const hwm = (r: PeersResult, engine: string, workload: string) =>
+    r.cells.find((c) => c.engine === engine && c.workload === workload)?.median?.vmHwmBytes;
+  const m = (bytes: number | undefined) => bytes === undefined ? "–" : `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+  const out = [
+    `Memory target: peak resident memory (VmHWM) on the ${fmt(big.keys)}-key run at most 1.25× the ` +
+    `${fmt(main.keys)}-key run, and no higher than the lowest peer's on the ${fmt(big.keys)}-key run:`,
+    "",
+    `| engine | workload | ${fmt(main.keys)} keys | ${
+      fmt(big.keys)
+    } keys | ratio (≤ 1.25×) | lowest peer at ${fmt(big.keys)} | HestiaStore ≤ lowest peer |`,
+    "|---|---|---:|---:|---:|---|---|",
+  ];
+  const peers = big.engines.filter((e) => e.kind === "peer");
+  for (const e of big.engines.filter((x) => x.kind === "hestia")) {
+    for (const w of big.workloads) {
+      const small = hwm(main, e.id, w.id), large = hwm(big, e.id, w.id);
+      let low: { label: string; bytes: number } | undefined;
+      for (const p of peers) {
+        const v = hwm(big, p.id, w.id);
+        if (v !== undefined && (low === undefined || v < low.bytes)) low = { label: p.label, bytes: v };
+      }
+      const ratio = small && large ? large / small : undefined;
+      out.push(
+        `| ${e.label} | ${w.label} | ${m(small)} | ${m(large)} | ${
+          ratio === undefined ? "–" : `${ratio.toFixed(2)}× ${ratio <= 1.25 ? "✓" : "✗ (unmet)"}`
+        } | ${low ? `${low.label} ${m(low.bytes)}` : "–"} | ${
+          low && large ? (large <= low.bytes ? "✓" : "✗ (unmet)") : "–"
+        } |`,
+      );
+    }
+  }
+  return out.join("\n") + "\n";
+}
+
+/**
+ * The README's performance summary: HestiaStore ÷ the best peer per workload against its target, from the
+ * full run if there is one, else the quick one.
+ */
+export function renderReadmeSummary(results: PeersResult[]): string {
+  const r = results.find((x) => x.mode === "full") ?? results.find((x) => x.mode === "quick");
+  if (!r) return "No comparison has been run yet: `deno task bench:peers`.\n";
+  const ops = (engine: string, workload: string) =>
+    r.cells.find((c) => c.engine === engine && c.workload === workload)?.median?.opsPerSecond;
+  const hestias = r.engines.filter((e) => e.kind === "hestia" && !e.id.endsWith("-25"));
+  const peers = r.engines.filter((e) => e.kind === "peer");
+  const out = [
+    `${fmt(r.keys)} keys, ${r.runs} run${r.runs > 1 ? "s" : ""} (medians), measured ${
+      r.date.slice(0, 10)
+    } on ` +
+    `${r.machine.cores} cores; HestiaStore with default caches ÷ the best of lmdb, classic-level, RocksDB and ` +
+    `better-sqlite3 on each workload (✗: target unmet). Every figure, the memory and disk tables and the ` +
+    `method are in [docs/benchmarks.md](docs/benchmarks.md#against-the-peers-benchpeersharnessts).`,
+    "",
+    `| workload | best peer (per second) | ${hestias.map((h) => h.label).join(" | ")} | target |`,
+    `|---|---|${hestias.map(() => "---:").join("|")}|---|`,
+  ];
+  for (const w of r.workloads) {
+    let top: { label: string; ops: number } | undefined;
+    for (const p of peers) {
+      const v = ops(p.id, w.id);
+      if (v !== undefined && (top === undefined || v > top.ops)) top = { label: p.label, ops: v };
+    }
+    const goal = w.target?.against === "best peer" ? w.target.ratio : 1.0;
+    out.push(`| ${w.label} | ${top ? `${top.label} ${fmt(top.ops)}` : "–"} | ${
+      hestias.map((h) => {
+        const v = ops(h.id, w.id);
+        if (v === undefined || !top) return "–";
+        const x = v / top.ops;
+        return `${x.toFixed(2)}×${x >= goal ? "" : " ✗"}`;
+      }).join(" | ")
+    } | ≥ ${goal.toFixed(1)}× |`);
+  }
+  return out.join("\n") + "\n";
+}
+
 /** The markdown for the peers comparison: the full run if there is one, else the quick one; then the 10M run. */
 export function renderPeers(results: PeersResult[]): string {
   const main = results.find((r) => r.mode === "full") ?? results.find((r) => r.mode === "quick");
   const big = results.find((r) => r.mode === "10m");
-  return [main, big].filter((r): r is PeersResult => r !== undefined).map(renderPeersResult).join("\n");
+  const parts = [main, big].filter((r): r is PeersResult => r !== undefined).map(renderPeersResult);
+  if (main && big) parts.push(renderMemoryTarget(main, big));
+  return parts.join("\n");
 }
 
 if (import.meta.main) {
@@ -441,6 +530,8 @@ if (import.meta.main) {
   const peers = all.filter((r) => r.benchmark === "peers") as PeersResult[];
   doc = splice(doc, "peers", renderPeers(peers));
   writeFileSync(docPath, doc);
+  const readmePath = `${ROOT}README.md`;
+  writeFileSync(readmePath, splice(readFileSync(readmePath, "utf8"), "perf", renderReadmeSummary(peers)));
   console.log(
     `Rendered ${engine.length} engine, ${wal.length} log and ${
       overhead.length + scrape.length
