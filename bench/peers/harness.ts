@@ -1024,7 +1024,7 @@ function parent(): void {
     argv("keys") ?? (big ? 10_000_000 : quick ? 200_000 : 1_000_000),
   );
   const runs = Number(argv("runs") ?? (quick || big ? 1 : 3));
-  const seconds = Number(argv("seconds") ?? (quick ? 3 : 10));
+  const seconds = Number(argv("seconds") ?? (quick ? 3 : 6));
   const durableOps = Number(argv("durable-ops") ?? (quick ? 2_000 : 10_000));
   const out = argv("out") ?? `${ROOT}bench/results/peers-${mode}.json`;
   const profile = argv("cpu-prof");
