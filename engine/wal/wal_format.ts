@@ -150,9 +150,24 @@ export function logFileHeader(): Uint8Array {
  * ```
  */
 export function encodeRecord(lsn: number, ops: readonly WalOp[]): Uint8Array {
-  if (!Number.isSafeInteger(lsn) || lsn < 1) {
-    throw new RangeError(`A WAL record's LSN must be an integer in 1..2^53-1, got ${lsn}`);
-  }
+  checkLsn(lsn);
+  const size = recordSize(ops);
+  const record = new Uint8Array(size);
+  writeRecord(record, 0, lsn, ops, size);
+  return record;
+}
+
+/**
+ * Size of the record that would hold `ops`, prefix included; with
+ * {@linkcode writeRecord} it encodes a record straight into a caller's
+ * buffer, as the log does into its pending bytes.
+ *
+ * @param ops One op or more.
+ * @returns The record's size in bytes.
+ * @throws {TypeError} If `ops` is empty or an op is malformed.
+ * @throws {RangeError} If the record would exceed {@linkcode MAX_RECORD_SIZE}.
+ */
+export function recordSize(ops: readonly WalOp[]): number {
   if (!Array.isArray(ops) || ops.length === 0) {
     throw new TypeError("A WAL record needs at least one op");
   }
@@ -161,26 +176,51 @@ export function encodeRecord(lsn: number, ops: readonly WalOp[]): Uint8Array {
   if (size > MAX_RECORD_SIZE) {
     throw new RangeError(`A WAL record of ${size} bytes exceeds the limit of ${MAX_RECORD_SIZE} bytes`);
   }
-  const record = new Uint8Array(size);
-  const view = new DataView(record.buffer);
-  view.setUint32(0, size - RECORD_PREFIX_SIZE, true);
-  view.setUint32(8, lsn >>> 0, true);
-  view.setUint32(12, Math.floor(lsn / TWO_POW_32), true);
-  record[16] = RECORD_TYPE_OPS;
-  let pos = encodeVarint(record, 17, ops.length);
+  return size;
+}
+
+/**
+ * Writes the record holding `ops` into `target` at `offset`, the same bytes
+ * {@linkcode encodeRecord} returns.
+ *
+ * @param target Where to write; needs `size` bytes from `offset`.
+ * @param offset Where the record starts in `target`.
+ * @param lsn The record's LSN, 1 or more.
+ * @param ops The ops {@linkcode recordSize} accepted.
+ * @param size What {@linkcode recordSize} returned for `ops`.
+ * @throws {RangeError} If `lsn` is not a safe integer ≥ 1, or `target` is too short.
+ */
+export function writeRecord(
+  target: Uint8Array,
+  offset: number,
+  lsn: number,
+  ops: readonly WalOp[],
+  size: number,
+): void {
+  checkLsn(lsn);
+  if (offset + size > target.length) {
+    throw new RangeError(
+      `A WAL record of ${size} bytes does not fit at offset ${offset} of ${target.length}`,
+    );
+  }
+  // Byte stores instead of a DataView: no object per record on the append path.
+  writeU32(target, offset, size - RECORD_PREFIX_SIZE);
+  writeU32(target, offset + 8, lsn >>> 0);
+  writeU32(target, offset + 12, Math.floor(lsn / TWO_POW_32));
+  target[offset + 16] = RECORD_TYPE_OPS;
+  let pos = encodeVarint(target, offset + 17, ops.length);
   for (const op of ops) {
-    record[pos++] = op.type === "put" ? OP_PUT : OP_DELETE;
-    pos = encodeVarint(record, pos, op.key.length);
-    record.set(op.key, pos);
+    target[pos++] = op.type === "put" ? OP_PUT : OP_DELETE;
+    pos = encodeVarint(target, pos, op.key.length);
+    target.set(op.key, pos);
     pos += op.key.length;
     if (op.value) {
-      pos = encodeVarint(record, pos, op.value.length);
-      record.set(op.value, pos);
+      pos = encodeVarint(target, pos, op.value.length);
+      target.set(op.value, pos);
       pos += op.value.length;
     }
   }
-  view.setUint32(4, recordCrc(record, 0, size), true);
-  return record;
+  writeU32(target, offset + 4, recordCrc(target, offset, offset + size));
 }
 
 /** A record read back by {@linkcode decodeRecord}. */
@@ -303,6 +343,20 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): number {
     reader.fail("checkpoint checksum mismatch", 0);
   }
   return lsn;
+}
+
+function checkLsn(lsn: number): void {
+  if (!Number.isSafeInteger(lsn) || lsn < 1) {
+    throw new RangeError(`A WAL record's LSN must be an integer in 1..2^53-1, got ${lsn}`);
+  }
+}
+
+/** Little-endian. */
+function writeU32(target: Uint8Array, pos: number, value: number): void {
+  target[pos] = value;
+  target[pos + 1] = value >>> 8;
+  target[pos + 2] = value >>> 16;
+  target[pos + 3] = value >>> 24;
 }
 
 function opSize(op: WalOp): number {

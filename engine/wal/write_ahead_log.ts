@@ -14,22 +14,39 @@
  * LSNs start at 1 and increase by exactly 1 per record, across files, so
  * recovery can tell a complete log from one with a hole.
  *
+ * An append encodes its record into a buffer of pending bytes instead of
+ * writing it: one write system call then carries every record appended
+ * since the last one. The pending bytes are written to the active file
+ * - at the start of every sync round, before its syncs;
+ * - at the end of the event-loop turn of the append (a queued microtask),
+ *   with durability `none`;
+ * - at once, when the next record would take them past 256 KiB, so a long
+ *   synchronous burst of appends holds little memory;
+ * - before a rotation, and by `checkpoint()` and `close()`.
+ * File sizes (rotation, `retainedBytes`) count pending bytes.
+ *
  * Durability, chosen at open:
  * - `sync`: every append gets a sync round of its own, started after its
- *   write; its promise resolves when that round completes.
+ *   append; its promise resolves when that round completes.
  * - `group`: appends made while no round is waiting to start share the next
  *   round; one round runs at a time, so appends made during a round wait
  *   for the following one. Each promise still resolves only after a round
- *   that started after its write.
+ *   that started after its append, which wrote the record and then synced it.
  * - `none`: nothing is synced on the write path; the promise is already
- *   resolved. The log is synced by `checkpoint()` (and at open).
+ *   resolved, and the record reaches the OS by the end of the event-loop
+ *   turn (before any code that awaits the promise resumes). A process that
+ *   dies within that turn loses the records pending in it, as with lmdb's
+ *   and LevelDB's buffered writes. The log is synced by `checkpoint()` (and
+ *   at open).
  *
- * A sync round flushes every file with unsynced bytes, oldest first, then the
- * log directory if a file was created since the last round. Rounds run one
- * at a time. The first failed write or sync fails the log for good: no retry,
- * since after a failed fsync the kernel may have dropped the dirty pages and
- * a later "successful" fsync proves nothing (the PostgreSQL "fsyncgate"
- * lesson).
+ * A sync round writes the pending bytes, then flushes every file with
+ * unsynced bytes, oldest first, then the log directory if a file was created
+ * since the last round. Rounds run one at a time. The first failed write
+ * (whenever the pending bytes are written) or sync fails the log for good:
+ * every `durable` promise not yet resolved rejects and later appends throw.
+ * No retry, since after a failed fsync the kernel may have dropped the dirty
+ * pages and a later "successful" fsync proves nothing (the PostgreSQL
+ * "fsyncgate" lesson).
  *
  * @module
  */
@@ -44,11 +61,12 @@ import {
   decodeCheckpoint,
   decodeRecord,
   encodeCheckpoint,
-  encodeRecord,
   logFileHeader,
   logFileName,
   parseLogFileName,
+  recordSize,
   type WalOp,
+  writeRecord,
 } from "./wal_format.ts";
 
 export type { WalOp } from "./wal_format.ts";
@@ -65,6 +83,15 @@ export const WAL_DIR = "wal";
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 /** Default retained log size above which {@linkcode WriteAheadLog.overLimit} is true: 256 MiB. */
 export const DEFAULT_MAX_RETAINED_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Pending bytes an append writes out at once rather than exceed: a bound on
+ * the buffer (unless one record is larger), and large enough that the write
+ * system call is a small share of the records' cost.
+ */
+export const PENDING_LIMIT_BYTES = 256 * 1024;
+/** First size of the pending buffer, which doubles up to the limit as needed. */
+const PENDING_INITIAL_BYTES = 4096;
 
 const DURABILITIES: readonly Durability[] = ["sync", "group", "none"];
 const POLICIES: readonly CorruptionPolicy[] = ["truncate-invalid-tail", "fail-fast"];
@@ -279,6 +306,21 @@ export class WriteAheadLog {
   #queuedRound: Promise<void> | undefined;
   /** Tail of the chain of checkpoints, which run one at a time; never rejects. */
   #checkpoints: Promise<void> = RESOLVED;
+  /** Encoded records not written yet, all for the active file: `#pending[0, #pendingLength)`. */
+  #pending = new Uint8Array(PENDING_INITIAL_BYTES);
+  #pendingLength = 0;
+  /** `none` mode: the end-of-turn write is queued. */
+  #writeQueued = false;
+  /** `none` mode: the end-of-turn write, bound once so queuing it allocates nothing. */
+  readonly #writeAtTurnEnd = (): void => {
+    this.#writeQueued = false;
+    if (this.#failure) return;
+    try {
+      this.#writePending();
+    } catch {
+      // Recorded in `failed`; the next append, sync round or close reports it.
+    }
+  };
 
   private constructor(
     fs: FileSystem,
@@ -439,17 +481,24 @@ export class WriteAheadLog {
   /**
    * Appends one record holding `ops`: one op for a put or a delete, several
    * for an atomic batch (recovery applies all of them or none). The record
-   * reaches the OS before this returns.
+   * is encoded into the pending bytes and usually written later: at the start
+   * of the next sync round (`sync`, `group`), at the end of the event-loop
+   * turn (`none`), or at once if the pending bytes would pass
+   * {@linkcode PENDING_LIMIT_BYTES} (see the module doc).
    *
    * @param ops The changes, in the order recovery hands them back.
    * @returns The record's LSN, and a promise that resolves once the record
    *   is durable at the log's durability (already resolved for `none`), or
    *   rejects with the error of the failed write or sync that prevented it.
+   *   For `none`, a failed write of the record surfaces in `failed` and in the
+   *   next `append`, not in this promise.
    *   Dropping the promise is safe: its rejection is not reported as unhandled,
    *   and the failure stays visible in `failed` and in the next `append`.
    * @throws {TypeError|RangeError} If `ops` is empty or malformed, or the record would exceed
    *   64 MiB; the log is unchanged and stays usable.
-   * @throws {IoError} If the write fails; the log has then failed for good.
+   * @throws {IoError} If writing out pending bytes (to make room, or before a rotation) or
+   *   creating the next log file fails; the log has then failed for good and this record is not
+   *   appended.
    * @throws {StateError} If the log failed earlier.
    * @throws {ClosedError} After `close()`.
    */
@@ -459,25 +508,29 @@ export class WriteAheadLog {
     }
     if (this.#failure) throw this.#failedError("append to");
     const lsn = this.#lastLsn + 1;
-    const record = encodeRecord(lsn, ops);
+    const size = recordSize(ops);
+    let offset: number;
     try {
-      if (
-        this.#active.file.size > FILE_HEADER_SIZE &&
-        this.#active.file.size + record.length > this.#segmentBytes
-      ) {
-        this.#rotate(lsn);
-      }
-      this.#active.handle.append(record);
+      const { file } = this.#active;
+      if (file.size > FILE_HEADER_SIZE && file.size + size > this.#segmentBytes) this.#rotate(lsn);
+      offset = this.#reserve(size);
     } catch (error) {
       this.#fail(error);
       throw error;
     }
-    this.#active.file.size += record.length;
+    writeRecord(this.#pending, offset, lsn, ops, size);
+    this.#active.file.size += size;
     this.#activeUnsynced = true;
     this.#lastLsn = lsn;
     this.#counters.appends++;
-    this.#counters.appendedBytes += record.length;
-    if (this.#durability === "none") return { lsn, durable: RESOLVED };
+    this.#counters.appendedBytes += size;
+    if (this.#durability === "none") {
+      if (!this.#writeQueued) {
+        this.#writeQueued = true;
+        queueMicrotask(this.#writeAtTurnEnd);
+      }
+      return { lsn, durable: RESOLVED };
+    }
     const group = this.#durability === "group";
     return { lsn, durable: this.#requestRound(group, !group) };
   }
@@ -572,7 +625,8 @@ export class WriteAheadLog {
   /**
    * Stops taking appends and checkpoints, waits for running checkpoints and
    * sync rounds, runs one more sync round in `sync` and `group` mode (so
-   * every pending `durable` promise settles), and closes the files. Calling
+   * every pending `durable` promise settles), writes any bytes still pending
+   * (`none` mode: written, not synced), and closes the files. Calling
    * it again returns the same promise.
    *
    * @throws {IoError} If the log fails while `close()` waits (a pending or the final sync round
@@ -595,6 +649,13 @@ export class WriteAheadLog {
       }
     }
     await this.#rounds;
+    if (!this.#failure) {
+      try {
+        this.#writePending();
+      } catch (e) {
+        error ??= e;
+      }
+    }
     if (error === undefined && !this.#failure && this.#checkpointLsn === this.#lastLsn) {
       try {
         await this.#startEmpty();
@@ -658,8 +719,48 @@ export class WriteAheadLog {
     await this.#fs.syncDir(this.#dir);
   }
 
-  /** Starts a new active file for the record with LSN `firstLsn`. */
+  /**
+   * Makes room for a record of `size` bytes in the pending buffer, writing
+   * the pending bytes out first if they would pass the limit; returns where
+   * the record goes.
+   */
+  #reserve(size: number): number {
+    let used = this.#pendingLength;
+    if (used + size > this.#pending.length) {
+      if (used > 0 && used + size > PENDING_LIMIT_BYTES) {
+        this.#writePending();
+        used = 0;
+      }
+      if (used + size > this.#pending.length) {
+        const grown = new Uint8Array(
+          Math.max(used + size, Math.min(PENDING_LIMIT_BYTES, this.#pending.length * 2)),
+        );
+        grown.set(this.#pending.subarray(0, used));
+        this.#pending = grown;
+      }
+    }
+    this.#pendingLength = used + size;
+    return used;
+  }
+
+  /** Writes the pending bytes to the active file in one call; a failure fails the log. */
+  #writePending(): void {
+    const length = this.#pendingLength;
+    if (length === 0) return;
+    this.#pendingLength = 0;
+    try {
+      this.#active.handle.append(this.#pending.subarray(0, length));
+    } catch (error) {
+      this.#fail(error);
+      throw error;
+    }
+    // A record larger than the limit grew the buffer past it: do not keep that much.
+    if (this.#pending.length > PENDING_LIMIT_BYTES) this.#pending = new Uint8Array(PENDING_INITIAL_BYTES);
+  }
+
+  /** Starts a new active file for the record with LSN `firstLsn`, after writing the pending bytes to the old one. */
   #rotate(firstLsn: number): void {
+    this.#writePending();
     const path = joinPath(this.#dir, logFileName(firstLsn));
     const handle = this.#fs.open(path, "create");
     const file: LogFile = { path, firstLsn, size: 0, open: true };
@@ -693,12 +794,13 @@ export class WriteAheadLog {
   }
 
   /**
-   * Syncs the files rotated out since the last round (and closes them), the
-   * active file, then the directory if a file was created; records appended
-   * before the round started are then durable.
+   * Writes the pending bytes, then syncs the files rotated out since the last
+   * round (and closes them), the active file, then the directory if a file
+   * was created; records appended before the round started are then durable.
    */
   async #syncRound(force: boolean): Promise<void> {
     if (this.#failure) throw this.#failure;
+    this.#writePending();
     const rotated = this.#rotated;
     const active = this.#active;
     const syncActive = this.#activeUnsynced || force;

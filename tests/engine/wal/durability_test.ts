@@ -314,16 +314,22 @@ describe("WriteAheadLog failures are sticky", () => {
     await wal.close();
   });
 
-  it("a failed write throws, fails the log, and rejects the records waiting for a sync", async () => {
+  it("a failed write of the pending records fails the log and rejects every record waiting for it", async () => {
     const fs = new FaultFileSystem(await prepare(new MemoryFileSystem()));
     const { wal } = await openWal(fs, { durability: "group" });
-    const pending = wal.append(put("a", "1"));
+    const first = wal.append(put("a", "1"));
+    const second = wal.append(put("b", "2"));
+    // Appends only buffer: the fault hits the round's one write of both records.
     fs.failOn({ op: "append", nth: 1 });
-    const error = assertThrows(() => wal.append(put("b", "2")), IoError);
+    const error = await assertRejects(() => first.durable, IoError);
     assert(wal.failed === error);
-    await assertRejects(() => pending.durable, IoError);
+    await assertRejects(() => second.durable, IoError);
+    assertEquals(wal.stats().syncFailures, 0);
     assertThrows(() => wal.append(put("c", "3")), StateError);
     await wal.close();
+    fs.clearFaults();
+    const { replayed } = await openWal(fs);
+    assertEquals(replayed, []);
   });
 
   it("a failed directory sync after a rotation fails the records in the new file", async () => {

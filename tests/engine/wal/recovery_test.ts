@@ -1,11 +1,4 @@
-import {
-  assert,
-  assertEquals,
-  assertInstanceOf,
-  assertRejects,
-  assertStringIncludes,
-  assertThrows,
-} from "@std/assert";
+import { assert, assertEquals, assertInstanceOf, assertRejects, assertStringIncludes } from "@std/assert";
 import { describe, it } from "@std/testing/bdd";
 import { CorruptionError, IoError, UnsupportedFormatError } from "../../../engine/errors.ts";
 import { writeFileAtomic } from "../../../engine/fs/atomic.ts";
@@ -71,7 +64,7 @@ describe("WriteAheadLog recovery of a torn tail", () => {
       const offsets = await writeLog(fault, 3);
       const { wal } = await openWal(fault, { durability: "sync" });
       fault.failOn({ op: "append", nth: 1, torn });
-      assertThrows(() => wal.append(put("key-4", "value-4")), IoError, "injected fault");
+      await assertRejects(() => wal.append(put("key-4", "value-4")).durable, IoError, "injected fault");
       await wal.close();
       fault.clearFaults();
 
@@ -125,7 +118,7 @@ describe("WriteAheadLog recovery of a torn tail", () => {
     await writeLog(fault, 2);
     const { wal } = await openWal(fault);
     fault.failOn({ op: "append", nth: 1, torn: 10 });
-    assertThrows(() => wal.append(put("key-3", "value-3")), IoError);
+    await assertRejects(() => wal.append(put("key-3", "value-3")).durable, IoError);
     fault.crash();
     fault.clearFaults();
     const { replayed, report } = await openWal(fault);

@@ -26,7 +26,9 @@ import {
   MIN_RECORD_BODY,
   parseLogFileName,
   RECORD_PREFIX_SIZE,
+  recordSize,
   type WalOp,
+  writeRecord,
 } from "../../../engine/wal/wal_format.ts";
 import { WriteAheadLog } from "../../../engine/wal/write_ahead_log.ts";
 import { assertGolden } from "../../_golden.ts";
@@ -135,6 +137,33 @@ describe("encodeRecord()", () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+
+  it("matches writeRecord() at any offset of a larger buffer, leaving the bytes around it alone", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+        fc.array(opArbitrary, { minLength: 1, maxLength: 8 }),
+        fc.nat({ max: 40 }),
+        (lsn, ops, offset) => {
+          const record = encodeRecord(lsn, ops);
+          const size = recordSize(ops);
+          assertEquals(size, record.length);
+          const target = new Uint8Array(offset + size + 7).fill(0xee);
+          writeRecord(target, offset, lsn, ops, size);
+          assertEquals(target.subarray(offset, offset + size), record);
+          assert(target.subarray(0, offset).every((byte) => byte === 0xee));
+          assert(target.subarray(offset + size).every((byte) => byte === 0xee));
+        },
+      ),
+      { numRuns: 200 },
+    );
+    const ops: WalOp[] = [{ type: "delete", key: new Uint8Array(3) }];
+    assertThrows(
+      () => writeRecord(new Uint8Array(10), 0, 1, ops, recordSize(ops)),
+      RangeError,
+      "does not fit",
     );
   });
 
