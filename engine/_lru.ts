@@ -10,8 +10,6 @@ export class Lru<K, V> {
   #map = new Map<K, V>();
   #limit: number;
   #onEvict: (key: K, value: V) => void;
-  #weigh: ((value: V) => number) | undefined;
-  #weight = 0;
   /** The most recently used key, if known. */
   #newest: K | undefined;
   /** Entries removed to respect the limit, since construction. */
@@ -20,17 +18,10 @@ export class Lru<K, V> {
   /**
    * @param limit Most entries kept.
    * @param onEvict Called for each entry evicted or cleared.
-   * @param weigh If given, the map keeps the total weight of its values (e.g. bytes).
    */
-  constructor(limit: number, onEvict: (key: K, value: V) => void = () => {}, weigh?: (value: V) => number) {
+  constructor(limit: number, onEvict: (key: K, value: V) => void = () => {}) {
     this.#limit = limit;
     this.#onEvict = onEvict;
-    this.#weigh = weigh;
-  }
-
-  /** Total weight of the values, with a `weigh` function; 0 without. */
-  get weight(): number {
-    return this.#weight;
   }
 
   get size(): number {
@@ -73,17 +64,12 @@ export class Lru<K, V> {
     this.delete(key);
     this.#map.set(key, value);
     this.#newest = key;
-    if (this.#weigh) this.#weight += this.#weigh(value);
     this.#trim();
   }
 
   /** Removes without calling the eviction callback. */
   delete(key: K): boolean {
     if (key === this.#newest) this.#newest = undefined;
-    if (this.#weigh) {
-      const old = this.#map.get(key);
-      if (old !== undefined) this.#weight -= this.#weigh(old);
-    }
     return this.#map.delete(key);
   }
 

@@ -24,7 +24,7 @@ import {
 import type { FileHandle, FileSystem } from "./fs/file_system.ts";
 import { joinPath } from "./fs/path.ts";
 import { compareBytes } from "./type_descriptor.ts";
-import type { Lru } from "./_lru.ts";
+import type { ChunkCache, ChunkSlot } from "./_chunk_cache.ts";
 
 /** A key and its value; `value === undefined` is a tombstone. */
 export interface Entry {
@@ -143,9 +143,6 @@ export class TableBuilder {
   }
 }
 
-/** A verified, undecoded chunk in the chunk cache (compact, and searched in place). */
-export type CachedChunk = Uint8Array;
-
 /** A key looked up in several tables: its bytes and, computed on first need, its Bloom hashes. */
 export class Probe {
   readonly key: Uint8Array;
@@ -181,7 +178,7 @@ export class TableReader {
   #bloom: BloomFilter | undefined;
   readonly #handle: FileHandle;
   readonly #chunks: ChunkFileReader;
-  readonly #cache: Lru<number, CachedChunk>;
+  readonly #cache: ChunkCache;
   readonly #stats: ReadStats;
   /** Base of this table's chunk cache keys: chunk i is cached under base + i. */
   readonly #cacheBase: number;
@@ -195,7 +192,7 @@ export class TableReader {
     dir: string,
     meta: TableMeta,
     layout: TableLayout,
-    cache: Lru<number, CachedChunk>,
+    cache: ChunkCache,
     stats: ReadStats,
   ) {
     this.meta = meta;
@@ -231,7 +228,11 @@ export class TableReader {
     return this.#bloom;
   }
 
-  /** The probed key's value in this table: bytes, `null` for a tombstone, `undefined` if the table has no entry. */
+  /**
+   * The probed key's value in this table: bytes, `null` for a tombstone,
+   * `undefined` if the table has no entry. The bytes are a view into the
+   * chunk cache, valid until the next lookup in any table sharing it.
+   */
   get(probe: Probe): Uint8Array | null | undefined {
     const key = probe.key;
     const bloom = this.#filter();
@@ -244,41 +245,43 @@ export class TableReader {
         return undefined;
       }
     }
-    const at = this.sparse.firstAtLeast(key);
-    const value = at === this.sparse.entries.length
-      ? undefined
-      : findInChunk(this.#rawChunk(at), key, this.#chunks.path, this.sparse.entries[at].offset);
-    if (value === undefined) {
-      if (bloom) {
-        this.#stats.bloomFalsePositives++;
-        this.bloomFalsePositives++;
-      }
-      return undefined;
+    const sparse = this.sparse;
+    const at = sparse.firstAtLeast(key);
+    let value: Uint8Array | null | undefined;
+    if (at < sparse.entries.length) {
+      const e = sparse.entries[at];
+      const slot = this.#chunkSlot(at, e);
+      value = findInChunk(slot.bytes, key, this.#chunks.path, e.offset, e.length);
+    }
+    if (value === undefined && bloom) {
+      this.#stats.bloomFalsePositives++;
+      this.bloomFalsePositives++;
     }
     return value;
   }
 
   /** Chunk number `at`, verified and undecoded, through the cache. */
-  #rawChunk(at: number): CachedChunk {
+  #chunkSlot(at: number, e: SparseIndexEntry): ChunkSlot {
     const cacheKey = this.#cacheBase + at;
-    let chunk = this.#cache.get(cacheKey);
-    if (chunk) {
+    const cached = this.#cache.get(cacheKey);
+    if (cached) {
       this.#stats.chunkCacheHits++;
-      return chunk;
+      return cached;
     }
     this.#stats.chunkCacheMisses++;
-    const e: SparseIndexEntry = this.sparse.entries[at];
-    chunk = this.#chunks.readChunkBytes(e.offset, e.length);
-    this.#cache.set(cacheKey, chunk);
-    return chunk;
+    const slot = this.#cache.claim(e.length);
+    this.#chunks.readChunkInto(e.offset, e.length, slot.bytes);
+    this.#cache.insert(cacheKey, slot, e.length);
+    return slot;
   }
 
   /** Chunk number `at`, decoded for a scan: from the cache if there, else read without filling the cache. */
   chunkForScan(at: number): Chunk {
     const e = this.sparse.entries[at];
     const cached = this.#cache.peek(this.#cacheBase + at);
+    // A copy: the decoded values are views, and the slot is reused once evicted.
     return cached
-      ? decodeChunkBytes(cached, this.#chunks.path, e.offset)
+      ? decodeChunkBytes(cached.bytes.slice(0, cached.length), this.#chunks.path, e.offset)
       : this.#chunks.readChunk(e.offset, e.length);
   }
 

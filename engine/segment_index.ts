@@ -45,8 +45,8 @@ import {
 } from "./_cursor.ts";
 import { keyString } from "./_key_string.ts";
 import { Lru } from "./_lru.ts";
+import { ChunkCache } from "./_chunk_cache.ts";
 import {
-  type CachedChunk,
   type Entry,
   parseTableFileName,
   Probe,
@@ -330,7 +330,7 @@ export class SegmentIndex<K = string, V = string> {
   #flushingKeys = 0;
 
   readonly #loaded: Lru<Segment, true>;
-  readonly #chunkCache: Lru<number, CachedChunk>;
+  readonly #chunkCache: ChunkCache;
   readonly #readers = new Map<number, { reader: TableReader; pins: number }>();
   readonly #readStats: ReadStats = {
     bloomChecks: 0,
@@ -438,7 +438,7 @@ export class SegmentIndex<K = string, V = string> {
       return seg;
     });
     this.#loaded = new Lru(this.#tuning.segmentCacheLimit, (seg) => this.#unload(seg));
-    this.#chunkCache = new Lru(this.#tuning.chunkCacheLimit, undefined, (chunk) => chunk.length);
+    this.#chunkCache = new ChunkCache(this.#tuning.chunkCacheLimit);
   }
 
   /**

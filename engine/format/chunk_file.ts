@@ -370,39 +370,55 @@ export class ChunkFileReader {
   }
 
   /**
-   * Reads one chunk with a single positioned read and verifies its checksum,
-   * without decoding it: for {@linkcode findInChunk} and caches that keep
-   * chunks compact.
+   * Reads one chunk with a single positioned read into `buffer[0, length)`
+   * and verifies its checksum, without decoding it: for
+   * {@linkcode findInChunk} and caches that keep chunks compact in buffers
+   * they reuse.
    *
    * @param offset The chunk's offset, from the sparse index.
    * @param length The chunk's length, header included, from the sparse index.
-   * @returns The chunk's bytes, header included; the caller's to keep.
+   * @param buffer Receives the chunk's bytes, header included; at least `length` long.
    * @throws {CorruptionError} If the checksum is bad, or the chunk does not lie inside the data
    *   region with exactly this length.
-   * @throws {RangeError} If `offset` or `length` is not a non-negative integer.
+   * @throws {RangeError} If `offset` or `length` is not a non-negative integer, or `buffer` is
+   *   shorter than `length`.
    */
-  readChunkBytes(offset: number, length: number): Uint8Array {
-    const { bytes, reader } = this.#readLocated(offset, length);
-    reader.u32();
-    if (crc32c(bytes, crc32c(bytes, 0, 0, 8), CHUNK_HEADER_SIZE) !== reader.u32()) {
-      reader.fail("chunk checksum mismatch", 0);
+  readChunkInto(offset: number, length: number, buffer: Uint8Array): void {
+    this.#checkLocation(offset, length);
+    const file = this.#handle.path;
+    const got = this.#handle.readInto(offset, buffer, length);
+    if (got !== length) throw new CorruptionError(file, offset + got, "file ends inside the chunk");
+    const payloadLength = u32At(buffer, 0);
+    if (payloadLength !== length - CHUNK_HEADER_SIZE) {
+      throw new CorruptionError(
+        file,
+        offset,
+        `chunk header gives a ${payloadLength}-byte payload, the index ${length - CHUNK_HEADER_SIZE}`,
+      );
     }
-    return bytes;
+    if (crc32c(buffer, crc32c(buffer, 0, 0, 8), CHUNK_HEADER_SIZE, length) !== u32At(buffer, 8)) {
+      throw new CorruptionError(file, offset, "chunk checksum mismatch");
+    }
   }
 
-  /** Reads the chunk at a sparse-index location; the reader is left after the payload length. */
-  #readLocated(offset: number, length: number): { bytes: Uint8Array; reader: ByteReader } {
+  /** Throws unless `[offset, offset + length)` can be a chunk of the data region. */
+  #checkLocation(offset: number, length: number): void {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
       throw new RangeError(`Bad chunk location: offset ${offset}, length ${length}`);
     }
-    const file = this.#handle.path;
     if (offset < FILE_HEADER_SIZE || length < MIN_CHUNK_SIZE || offset + length > this.#dataEnd) {
       throw new CorruptionError(
-        file,
+        this.#handle.path,
         offset,
         `chunk of ${length} bytes does not fit the data region [${FILE_HEADER_SIZE}, ${this.#dataEnd})`,
       );
     }
+  }
+
+  /** Reads the chunk at a sparse-index location; the reader is left after the payload length. */
+  #readLocated(offset: number, length: number): { bytes: Uint8Array; reader: ByteReader } {
+    this.#checkLocation(offset, length);
+    const file = this.#handle.path;
     const bytes = this.#handle.read(offset, length);
     if (bytes.length !== length) {
       throw new CorruptionError(file, offset + bytes.length, "file ends inside the chunk");
@@ -503,7 +519,7 @@ export class ChunkFileReader {
 }
 
 /**
- * Decodes a chunk returned by {@linkcode ChunkFileReader.readChunkBytes}
+ * Decodes a chunk read by {@linkcode ChunkFileReader.readChunkInto}
  * (verified again: a cached copy is as trustworthy as the read).
  *
  * @param bytes The chunk, header included.
@@ -518,8 +534,6 @@ export function decodeChunkBytes(bytes: Uint8Array, file: string, offset: number
   return decodeChunk(bytes, reader, offset);
 }
 
-/** Reused by {@linkcode findInChunk} to rebuild keys without allocating. */
-let scratch = new Uint8Array(256);
 /** {@linkcode scanVarint}'s cursor, module state so the hot loop allocates nothing. */
 let at = 0;
 
@@ -536,14 +550,19 @@ function scanVarint(bytes: Uint8Array, end: number, file: string, offset: number
 }
 
 /**
- * Looks `key` up in a chunk from {@linkcode ChunkFileReader.readChunkBytes}
+ * Looks `key` up in a chunk read by {@linkcode ChunkFileReader.readChunkInto}
  * by walking its entries in place, allocating nothing but the result view.
  * Trusts the checksum the read verified, yet never reads out of bounds.
  *
- * @param bytes The chunk, header included.
+ * Keys are never rebuilt: the walk tracks how many leading bytes the
+ * previous key (always less than `key`) shares with `key`, and an entry's
+ * shared-prefix length alone settles most comparisons.
+ *
+ * @param bytes The chunk, header included, in `bytes[0, length)`.
  * @param key The key to find.
  * @param file The file's path, for error messages.
  * @param offset The chunk's offset in the file, for error messages.
+ * @param length The chunk's length in `bytes`.
  * @returns The value (a view into `bytes`), `null` for a tombstone, or `undefined` if the chunk
  *   does not hold `key`.
  * @throws {CorruptionError} If an entry runs past the end of the chunk.
@@ -553,42 +572,43 @@ export function findInChunk(
   key: Uint8Array,
   file: string,
   offset: number,
+  length: number = bytes.length,
 ): Uint8Array | null | undefined {
-  const end = bytes.length;
-  const count = bytes[4] | (bytes[5] << 8) | (bytes[6] << 16) | (bytes[7] << 24);
+  const end = length;
+  const count = u32At(bytes, 4);
   const keyLength = key.length;
-  let length = 0;
+  // Bytes the previous key shares with `key`; the previous key is less than `key`.
+  let matched = 0;
   at = CHUNK_HEADER_SIZE;
   for (let i = 0; i < count; i++) {
     const shared = scanVarint(bytes, end, file, offset);
     const suffix = scanVarint(bytes, end, file, offset);
-    if (shared > length || at + suffix > end) overrun(file, offset + at);
-    length = shared + suffix;
-    if (length > scratch.length) {
-      const grown = new Uint8Array(Math.max(length, scratch.length * 2));
-      grown.set(scratch.subarray(0, shared));
-      scratch = grown;
+    if (at + suffix > end) overrun(file, offset + at);
+    // Keys ascend and `shared` is the whole common prefix with the previous key: sharing less than
+    // the previous key matched means a byte above `key`'s; sharing more means still below it.
+    if (shared < matched) return undefined;
+    let c = -1;
+    if (shared === matched) {
+      const n = suffix < keyLength - matched ? suffix : keyLength - matched;
+      let j = 0;
+      while (j < n && bytes[at + j] === key[matched + j]) j++;
+      c = j < n ? bytes[at + j] - key[matched + j] : shared + suffix - keyLength;
+      matched += j;
     }
-    for (let j = 0; j < suffix; j++) scratch[shared + j] = bytes[at + j];
     at += suffix;
     const tag = scanVarint(bytes, end, file, offset);
     const valueLength = tag === 0 ? 0 : tag - 1;
     if (at + valueLength > end) overrun(file, offset + at);
-    // Compare the rebuilt key with the one wanted; keys ascend, so a greater one ends the search.
-    const n = length < keyLength ? length : keyLength;
-    let c = 0;
-    for (let j = 0; j < n; j++) {
-      if (scratch[j] !== key[j]) {
-        c = scratch[j] - key[j];
-        break;
-      }
-    }
-    if (c === 0) c = length - keyLength;
     if (c === 0) return tag === 0 ? null : bytes.subarray(at, at + valueLength);
     if (c > 0) return undefined;
     at += valueLength;
   }
   return undefined;
+}
+
+/** The little-endian u32 at `i`. */
+function u32At(bytes: Uint8Array, i: number): number {
+  return (bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24)) >>> 0;
 }
 
 function overrun(file: string, at: number): never {

@@ -114,6 +114,16 @@ export function decodeSparseIndex(bytes: Uint8Array, file: string): SparseIndex 
 /** The chunk boundaries of one chunk file, searchable by key. */
 export class SparseIndex {
   readonly #entries: readonly SparseIndexEntry[];
+  /**
+   * The search runs mostly over these flat arrays rather than the scattered
+   * key arrays: every last key shares the prefix of the first and the last,
+   * so bytes `[common, common + 8)` of each, zero-padded and big-endian, as
+   * two words, order the keys wherever they differ. Only equal words need
+   * the whole keys compared.
+   */
+  readonly #common: number;
+  readonly #high: Uint32Array;
+  readonly #low: Uint32Array;
 
   /**
    * @param entries One entry per chunk, in file order. Kept, not copied: do not modify them afterwards.
@@ -122,6 +132,14 @@ export class SparseIndex {
   constructor(entries: readonly SparseIndexEntry[]) {
     checkEntries(entries);
     this.#entries = entries;
+    const n = entries.length;
+    this.#common = n === 0 ? 0 : commonPrefixLength(entries[0].lastKey, entries[n - 1].lastKey);
+    this.#high = new Uint32Array(n);
+    this.#low = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      this.#high[i] = wordAt(entries[i].lastKey, this.#common);
+      this.#low[i] = wordAt(entries[i].lastKey, this.#common + 4);
+    }
   }
 
   /** All entries, in file order. */
@@ -179,15 +197,45 @@ export class SparseIndex {
 
   /** Index of the first entry whose last key is ≥ `key`, or the entry count if none. */
   #firstAtLeast(key: Uint8Array): number {
+    const entries = this.#entries;
+    const n = entries.length;
+    if (n === 0) return 0;
+    // A key off the shared prefix is below or above every last key.
+    const common = this.#common;
+    const first = entries[0].lastKey;
+    for (let i = 0; i < common; i++) {
+      if (i === key.length || key[i] < first[i]) return 0;
+      if (key[i] > first[i]) return n;
+    }
+    const keyHigh = wordAt(key, common);
+    const keyLow = wordAt(key, common + 4);
+    const high = this.#high, low = this.#low;
     let lo = 0;
-    let hi = this.#entries.length;
+    let hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareBytes(this.#entries[mid].lastKey, key) < 0) lo = mid + 1;
+      let c = high[mid] - keyHigh;
+      if (c === 0) c = low[mid] - keyLow;
+      if (c === 0) c = compareBytes(entries[mid].lastKey, key);
+      if (c < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
+}
+
+/** The big-endian word of `key[at, at + 4)`, bytes past the end read as 0. */
+function wordAt(key: Uint8Array, at: number): number {
+  const n = key.length;
+  return ((at < n ? key[at] << 24 : 0) | (at + 1 < n ? key[at + 1] << 16 : 0) |
+    (at + 2 < n ? key[at + 2] << 8 : 0) | (at + 3 < n ? key[at + 3] : 0)) >>> 0;
+}
+
+function commonPrefixLength(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
 }
 
 function checkEntries(entries: readonly SparseIndexEntry[]): void {

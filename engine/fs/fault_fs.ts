@@ -302,6 +302,12 @@ class FaultFileHandle implements FileHandle {
     return this.#inner.read(position, length);
   }
 
+  /** Counted and failed as a `read`. */
+  readInto(position: number, buffer: Uint8Array, length?: number): number {
+    this.#maybeFail("read");
+    return this.#inner.readInto(position, buffer, length);
+  }
+
   write(position: number, data: Uint8Array): void {
     const fault = this.#check("write", this.path);
     if (fault) {

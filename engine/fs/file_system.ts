@@ -49,6 +49,14 @@ export interface FileHandle {
    * file ends first. The returned array is the caller's to keep.
    */
   read(position: number, length: number): Uint8Array;
+  /**
+   * Reads up to `length` bytes at `position` into `buffer[0, length)`, for
+   * callers that reuse their buffers (a fresh array per read costs more
+   * than the read itself). Returns the bytes read: fewer than `length` only
+   * when the file ends first. Throws `RangeError` if `length` exceeds the
+   * buffer.
+   */
+  readInto(position: number, buffer: Uint8Array, length?: number): number;
   /** Writes all of `data` at `position`, growing the file if needed. */
   write(position: number, data: Uint8Array): void;
   /** Writes all of `data` at the current end of the file. */

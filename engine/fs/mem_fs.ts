@@ -45,6 +45,13 @@ class MemFile {
     return position >= end ? new Uint8Array(0) : this.data.slice(position, end);
   }
 
+  readInto(position: number, buffer: Uint8Array, length: number): number {
+    const end = Math.min(this.size, position + length);
+    if (position >= end) return 0;
+    buffer.set(this.data.subarray(position, end));
+    return end - position;
+  }
+
   write(position: number, bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     if (position < this.syncedSize) this.#preserveSynced();
@@ -454,6 +461,16 @@ class MemFileHandle implements FileHandle {
     checkOffset("position", position);
     checkOffset("length", length);
     return file.read(position, length);
+  }
+
+  readInto(position: number, buffer: Uint8Array, length: number = buffer.length): number {
+    const file = this.#check();
+    checkOffset("position", position);
+    checkOffset("length", length);
+    if (length > buffer.length) {
+      throw new RangeError(`length ${length} exceeds the buffer of ${buffer.length} bytes`);
+    }
+    return file.readInto(position, buffer, length);
   }
 
   write(position: number, data: Uint8Array): void {

@@ -388,10 +388,16 @@ class NodeFileHandle implements FileHandle {
   }
 
   read(position: number, length: number): Uint8Array {
-    this.#check();
-    checkOffset("position", position);
     checkOffset("length", length);
     const buffer = new Uint8Array(length);
+    const done = this.readInto(position, buffer);
+    return done === length ? buffer : buffer.slice(0, done);
+  }
+
+  readInto(position: number, buffer: Uint8Array, length: number = buffer.length): number {
+    this.#check();
+    checkOffset("position", position);
+    checkReadLength(length, buffer);
     let done = 0;
     try {
       while (done < length) {
@@ -402,7 +408,7 @@ class NodeFileHandle implements FileHandle {
     } catch (error) {
       throw mapError("read", this.path, error);
     }
-    return done === length ? buffer : buffer.slice(0, done);
+    return done;
   }
 
   write(position: number, data: Uint8Array): void {
@@ -485,6 +491,13 @@ function writeAll(fd: number, data: Uint8Array, position: number): void {
 function checkOffset(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
+  }
+}
+
+function checkReadLength(length: number, buffer: Uint8Array): void {
+  checkOffset("length", length);
+  if (length > buffer.length) {
+    throw new RangeError(`length ${length} exceeds the buffer of ${buffer.length} bytes`);
   }
 }
 

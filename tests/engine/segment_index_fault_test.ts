@@ -508,6 +508,7 @@ class SlowSyncFileSystem implements FileSystem {
       path: handle.path,
       size: () => handle.size(),
       read: (position, length) => handle.read(position, length),
+      readInto: (position, buffer, length) => handle.readInto(position, buffer, length),
       write: (position, data) => handle.write(position, data),
       append: (data) => handle.append(data),
       truncate: (length) => handle.truncate(length),

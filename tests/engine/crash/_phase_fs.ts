@@ -165,6 +165,10 @@ class LogHandle implements FileHandle {
     return this.#inner.read(position, length);
   }
 
+  readInto(position: number, buffer: Uint8Array, length?: number): number {
+    return this.#inner.readInto(position, buffer, length);
+  }
+
   write(position: number, data: Uint8Array): void {
     this.#inner.write(position, data);
   }

@@ -453,17 +453,27 @@ describe("ChunkFileReader on content sealed under valid checksums", () => {
   });
 });
 
+/** Reads a chunk the way TableReader does: into a reused buffer larger than the chunk, with stale bytes after it. */
+function readRaw(reader: ChunkFileReader, offset: number, length: number): Uint8Array {
+  const buffer = new Uint8Array(length + 37).fill(0xa5);
+  reader.readChunkInto(offset, length, buffer);
+  return buffer;
+}
+
 /** Looks `key` up the way TableReader does: raw chunk bytes searched in place (checked against the decoder). */
 function findRaw(reader: ChunkFileReader, index: SparseIndex, key: Uint8Array) {
   const at = index.findChunk(key);
   if (!at) return undefined;
-  const raw = reader.readChunkBytes(at.offset, at.length);
-  assertEquals(decodeChunkBytes(raw, reader.path, at.offset), reader.readChunk(at.offset, at.length));
-  return findInChunk(raw, key, reader.path, at.offset);
+  const raw = readRaw(reader, at.offset, at.length);
+  assertEquals(
+    decodeChunkBytes(raw.slice(0, at.length), reader.path, at.offset),
+    reader.readChunk(at.offset, at.length),
+  );
+  return findInChunk(raw, key, reader.path, at.offset, at.length);
 }
 
-describe("findInChunk() over readChunkBytes()", () => {
-  it("readChunkBytes() raises CorruptionError for every single flipped byte of a chunk", () => {
+describe("findInChunk() over readChunkInto()", () => {
+  it("readChunkInto() raises CorruptionError for every single flipped byte of a chunk", () => {
     const { bytes, summary } = writeChunkFile(FIXTURE_ENTRIES, FIXTURE_OPTIONS);
     for (const flip of byteFlips(bytes)) {
       if (flip.position < FILE_HEADER_SIZE || flip.position >= bytes.length - CHUNK_TRAILER_SIZE) continue;
@@ -472,7 +482,7 @@ describe("findInChunk() over readChunkBytes()", () => {
         flip.position >= c.offset && flip.position < c.offset + c.length
       )!;
       assertThrows(
-        () => reader.readChunkBytes(chunk.offset, chunk.length),
+        () => readRaw(reader, chunk.offset, chunk.length),
         CorruptionError,
         undefined,
         `byte ${flip.position}`,
@@ -480,11 +490,49 @@ describe("findInChunk() over readChunkBytes()", () => {
     }
   });
 
+  it("agrees with the decoded chunk for any probe in any chunk, not only the indexed one", () => {
+    fc.assert(
+      fc.property(
+        arbitraryEntries(),
+        fc.integer({ min: 1, max: 300 }),
+        fc.array(fc.uint8Array({ maxLength: 8, max: 4 }), { maxLength: 10 }),
+        (entries, chunkByteTarget, probes) => {
+          const { bytes, summary } = writeChunkFile(entries, { chunkKeyLimit: 7, chunkByteTarget });
+          const reader = ChunkFileReader.open(openBytes(bytes));
+          for (const at of summary.chunks) {
+            const raw = readRaw(reader, at.offset, at.length);
+            const chunk = reader.readChunk(at.offset, at.length);
+            for (const probe of [...probes, ...chunk.keys]) {
+              const i = chunk.keys.findIndex((k) =>
+                k.length === probe.length && k.every((b, j) => b === probe[j])
+              );
+              const expected = i < 0 ? undefined : chunk.values[i] ?? null;
+              assertEquals(findInChunk(raw, probe, reader.path, at.offset, at.length), expected);
+            }
+          }
+        },
+      ),
+    );
+  });
+
+  it("readChunkInto() rejects a buffer shorter than the chunk", () => {
+    const { bytes, summary } = writeChunkFile(FIXTURE_ENTRIES, FIXTURE_OPTIONS);
+    const first = summary.chunks[0];
+    const reader = ChunkFileReader.open(openBytes(bytes));
+    assertThrows(
+      () => reader.readChunkInto(first.offset, first.length, new Uint8Array(first.length - 1)),
+      RangeError,
+    );
+  });
+
   it("never reads past a chunk whose entries overrun it, even under a valid checksum", () => {
     const { bytes, summary } = writeChunkFile(FIXTURE_ENTRIES, FIXTURE_OPTIONS);
     const first = summary.chunks[0];
-    const raw = ChunkFileReader.open(openBytes(bytes)).readChunkBytes(first.offset, first.length);
-    const cut = raw.slice(0, raw.length - 2);
-    assertThrows(() => findInChunk(cut, utf8("zzz"), "f", first.offset), CorruptionError, "past the end");
+    const raw = readRaw(ChunkFileReader.open(openBytes(bytes)), first.offset, first.length);
+    assertThrows(
+      () => findInChunk(raw, utf8("zzz"), "f", first.offset, first.length - 2),
+      CorruptionError,
+      "past the end",
+    );
   });
 });

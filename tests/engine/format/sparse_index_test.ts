@@ -110,6 +110,28 @@ describe("SparseIndex", () => {
     }));
   });
 
+  it("findChunk() agrees with a linear search for keys sharing long prefixes and differing past 8 bytes", () => {
+    const prefixed = (prefix: Uint8Array) => (tail: Uint8Array) => new Uint8Array([...prefix, ...tail]);
+    const byte = fc.constantFrom(0, 1, 0x7f, 0x80, 0xfe, 0xff);
+    const tail = fc.array(byte, { maxLength: 12 }).map((b) => new Uint8Array(b));
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 6 }),
+        fc.uniqueArray(tail, { maxLength: 40, selector: (k) => Array.from(k).join(",") }),
+        fc.array(fc.oneof(tail, fc.uint8Array({ maxLength: 8 })), { maxLength: 20 }),
+        (prefix, tails, probes) => {
+          const keys = tails.map(prefixed(prefix)).sort(compareBytes);
+          const entries = entriesFor(keys);
+          const index = new SparseIndex(entries);
+          for (const probe of [...probes.map(prefixed(prefix)), ...probes, ...keys, prefix]) {
+            const expected = entries.find((e) => compareBytes(e.lastKey, probe) >= 0);
+            assertEquals(index.findChunk(probe), expected);
+          }
+        },
+      ),
+    );
+  });
+
   it("findChunk() finds every key of a chunk file in the chunk that holds it", () => {
     const { summary } = writeChunkFile(FIXTURE_ENTRIES, FIXTURE_OPTIONS);
     const index = new SparseIndex(summary.chunks);

@@ -77,6 +77,26 @@ describe("FaultFileSystem", () => {
     assertEquals({ seen: fault.seen, fired: fault.fired }, { seen: 4, fired: 1 });
   });
 
+  it("FaultFileSystem counts readInto() as a read and fails it like one, leaving the buffer untouched", () => {
+    const { fs } = faulty();
+    const handle = fs.open("/f", "create");
+    handle.append(bytes(1, 2, 3));
+    fs.resetCounts();
+    const fault = fs.failOn({ op: "read", nth: 2 });
+    const buffer = new Uint8Array(3);
+    assertEquals(handle.readInto(0, buffer, 2), 2);
+    buffer.fill(7);
+    assertThrows(() => handle.readInto(0, buffer), IoError, "injected fault");
+    assertEquals(buffer, bytes(7, 7, 7));
+    assertEquals(handle.readInto(1, buffer), 2);
+    assertEquals(buffer, bytes(2, 3, 7));
+    assertEquals({ seen: fault.seen, fired: fault.fired, reads: fs.counts().read }, {
+      seen: 3,
+      fired: 1,
+      reads: 3,
+    });
+  });
+
   it("FaultFileSystem.failOn() without nth fails every matching operation until cleared", () => {
     const { fs } = faulty();
     fs.open("/a", "create").close();

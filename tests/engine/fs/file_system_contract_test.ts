@@ -128,6 +128,30 @@ function contractSuite(name: string, makeTarget: () => Target): void {
       assertEquals(handle.read(2, 0), bytes());
     });
 
+    it(`${name} FileHandle.readInto() fills the buffer's front and counts short reads at the end`, () => {
+      const handle = open(p("f"), "create");
+      handle.append(bytes(1, 2, 3, 4, 5));
+      const buffer = new Uint8Array(6).fill(9);
+      assertEquals(handle.readInto(1, buffer, 3), 3);
+      assertEquals(buffer, bytes(2, 3, 4, 9, 9, 9));
+      assertEquals(handle.readInto(3, buffer), 2);
+      assertEquals(buffer, bytes(4, 5, 4, 9, 9, 9));
+      assertEquals(handle.readInto(5, buffer), 0);
+      assertEquals(handle.readInto(100, buffer, 4), 0);
+      assertEquals(handle.readInto(0, buffer, 0), 0);
+      assertEquals(buffer, bytes(4, 5, 4, 9, 9, 9));
+    });
+
+    it(`${name} FileHandle.readInto() rejects bad positions, lengths past the buffer, and a closed handle`, () => {
+      const handle = open(p("f"), "create");
+      handle.append(bytes(1, 2, 3));
+      assertThrows(() => handle.readInto(-1, new Uint8Array(1)), RangeError);
+      assertThrows(() => handle.readInto(0, new Uint8Array(2), 3), RangeError);
+      assertThrows(() => handle.readInto(0, new Uint8Array(2), 1.5), RangeError);
+      handle.close();
+      assertThrows(() => handle.readInto(0, new Uint8Array(1)), ClosedError);
+    });
+
     it(`${name} FileHandle.read() returns an array the caller may keep and change`, () => {
       const handle = open(p("f"), "create");
       handle.append(bytes(1, 2, 3));

@@ -72,6 +72,9 @@ class GatedHandle implements FileHandle {
   read(position: number, length: number): Uint8Array {
     return this.#inner.read(position, length);
   }
+  readInto(position: number, buffer: Uint8Array, length?: number): number {
+    return this.#inner.readInto(position, buffer, length);
+  }
   write(position: number, data: Uint8Array): void {
     this.#inner.write(position, data);
   }
