@@ -45,8 +45,10 @@ export interface SegmentIndexOptions<K, V> {
   /**
    * When a write's promise resolves (with the log on): `sync` after an
    * fsync of its own record, `group` after an fsync shared by the writes
-   * of the same moment, `none` once the OS has the record (no fsync). Fixed
-   * at create. @default "group"
+   * of the same moment, `none` at once (no fsync; the log hands the records
+   * of one event-loop turn to the OS together at the end of that turn, so a
+   * caller that awaits the promise resumes after the OS has its record).
+   * Fixed at create. @default "group"
    */
   durability?: Durability;
   /** Size at which a log file is rotated. @default 67108864 (64 MiB) */

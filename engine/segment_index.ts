@@ -281,8 +281,9 @@ function yieldToEventLoop(): Promise<void> {
  * `get` right after sees the write — and return a promise that resolves
  * when the write is durable at the index's durability setting: after the
  * write-ahead log's fsync that covers it (`sync`, `group`), at once with
- * `none` or without a log (then a write is durable after the next completed
- * `flush()` or `close()`). The promise rejects if that fsync fails, and then
+ * `none` (the log writes the records of one event-loop turn to the OS at the
+ * end of that turn) or without a log (then a write is durable after the next
+ * completed `flush()` or `close()`). The promise rejects if that fsync fails, and then
  * the index is in ERROR. It also waits while the log is over its retention
  * limit, until a flush and checkpoint trimmed it.
  *
