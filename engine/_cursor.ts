@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Entry, TableReader } from "./_table.ts";
+import type { Entry, ScanSpan, TableReader } from "./_table.ts";
 import { lowerBound } from "./_table.ts";
 import type { Chunk } from "./format/chunk_file.ts";
 import { compareBytes } from "./type_descriptor.ts";
@@ -54,13 +54,31 @@ export class ArrayCursor implements Cursor {
   }
 }
 
-/** Cursor over a table, chunk by chunk. */
+/**
+ * First read-ahead of a table cursor. Small, so that a short range from a
+ * random start reads little more than it returns.
+ */
+const FIRST_READ_AHEAD_BYTES = 16 * 1024;
+/**
+ * The read-ahead doubles while a cursor keeps going, up to this: past it a
+ * larger read saves little, and each open cursor may hold one such buffer.
+ */
+const MAX_READ_AHEAD_BYTES = 256 * 1024;
+
+/**
+ * Cursor over a table, chunk by chunk. Consecutive chunks are read together
+ * (see {@linkcode FIRST_READ_AHEAD_BYTES}) and each is verified and decoded
+ * from that buffer when the cursor reaches it.
+ */
 export class TableCursor implements Cursor {
   readonly #table: TableReader;
   readonly #reverse: boolean;
   readonly #chunkCount: number;
   #at: number;
-  #chunk: Chunk | undefined;
+  #span: ScanSpan | undefined;
+  #readAhead = FIRST_READ_AHEAD_BYTES;
+  #keys: Uint8Array[] = [];
+  #values: (Uint8Array | undefined)[] = [];
   #i = 0;
   current: Entry | undefined;
 
@@ -74,8 +92,8 @@ export class TableCursor implements Cursor {
       this.#at = reverse ? Math.min(at, this.#chunkCount - 1) : at;
     }
     if (this.#at >= 0 && this.#at < this.#chunkCount) {
-      this.#chunk = table.chunkForScan(this.#at);
-      this.#i = startIndex(this.#chunk.keys, start, reverse);
+      this.#load();
+      this.#i = startIndex(this.#keys, start, reverse);
     }
     this.#settle();
   }
@@ -87,18 +105,46 @@ export class TableCursor implements Cursor {
 
   /** Moves to the next chunk while the position is past the current one, then sets `current`. */
   #settle(): void {
-    while (this.#chunk) {
-      if (this.#i >= 0 && this.#i < this.#chunk.keys.length) {
-        this.current = { key: this.#chunk.keys[this.#i], value: this.#chunk.values[this.#i] };
+    for (;;) {
+      if (this.#i >= 0 && this.#i < this.#keys.length) {
+        this.current = { key: this.#keys[this.#i], value: this.#values[this.#i] };
         return;
       }
+      if (this.#keys.length === 0) break;
       this.#at += this.#reverse ? -1 : 1;
       if (this.#at < 0 || this.#at >= this.#chunkCount) break;
-      this.#chunk = this.#table.chunkForScan(this.#at);
-      this.#i = this.#reverse ? this.#chunk.keys.length - 1 : 0;
+      this.#load();
+      this.#i = this.#reverse ? this.#keys.length - 1 : 0;
     }
-    this.#chunk = undefined;
+    this.#keys = [];
+    this.#values = [];
+    this.#span = undefined;
     this.current = undefined;
+  }
+
+  /** Decodes chunk `#at`, first reading the chunks ahead of it in the cursor's direction if needed. */
+  #load(): void {
+    const at = this.#at;
+    let span = this.#span;
+    if (span === undefined || at < span.first || at > span.last) {
+      const entries = this.#table.sparse.entries;
+      let first = at, last = at;
+      let bytes = entries[at].length;
+      if (this.#reverse) {
+        while (first > 0 && bytes + entries[first - 1].length <= this.#readAhead) {
+          bytes += entries[--first].length;
+        }
+      } else {
+        while (last + 1 < this.#chunkCount && bytes + entries[last + 1].length <= this.#readAhead) {
+          bytes += entries[++last].length;
+        }
+      }
+      span = this.#span = this.#table.readScanSpan(first, last);
+      this.#readAhead = Math.min(this.#readAhead * 2, MAX_READ_AHEAD_BYTES);
+    }
+    const chunk = this.#table.decodeScanChunk(span, at);
+    this.#keys = chunk.keys;
+    this.#values = chunk.values;
   }
 }
 

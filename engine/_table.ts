@@ -12,7 +12,7 @@ import {
   type Chunk,
   ChunkFileReader,
   ChunkFileWriter,
-  decodeChunkBytes,
+  decodeChunkIn,
   findInChunk,
 } from "./format/chunk_file.ts";
 import {
@@ -141,6 +141,17 @@ export class TableBuilder {
       if (this.#fs.stat(path)) this.#fs.remove(path);
     }
   }
+}
+
+/** Consecutive chunks of a table read in one go by a scan; verified only as each is decoded. */
+export interface ScanSpan {
+  /** Number of the first chunk in the span. */
+  readonly first: number;
+  /** Number of the last chunk in the span. */
+  readonly last: number;
+  /** File offset of `bytes[0]`. */
+  readonly offset: number;
+  readonly bytes: Uint8Array;
 }
 
 /** A key looked up in several tables: its bytes and, computed on first need, its Bloom hashes. */
@@ -275,14 +286,22 @@ export class TableReader {
     return slot;
   }
 
-  /** Chunk number `at`, decoded for a scan: from the cache if there, else read without filling the cache. */
-  chunkForScan(at: number): Chunk {
+  /**
+   * Chunks `first`..`last` (file order, inclusive) with one positioned read,
+   * bypassing the chunk cache: a scan reads many chunks once, and would only
+   * push out the ones point lookups reuse.
+   */
+  readScanSpan(first: number, last: number): ScanSpan {
+    const entries = this.sparse.entries;
+    const offset = entries[first].offset;
+    const end = entries[last].offset + entries[last].length;
+    return { first, last, offset, bytes: this.#chunks.readSpan(offset, end - offset) };
+  }
+
+  /** Chunk number `at` of `span`, verified and decoded; its values are views into the span. */
+  decodeScanChunk(span: ScanSpan, at: number): Chunk {
     const e = this.sparse.entries[at];
-    const cached = this.#cache.peek(this.#cacheBase + at);
-    // A copy: the decoded values are views, and the slot is reused once evicted.
-    return cached
-      ? decodeChunkBytes(cached.bytes.slice(0, cached.length), this.#chunks.path, e.offset)
-      : this.#chunks.readChunk(e.offset, e.length);
+    return decodeChunkIn(span.bytes, span.offset, e.offset, e.length, this.#chunks.path);
   }
 
   /** Every chunk in file order, bypassing the cache (verification and repair). */

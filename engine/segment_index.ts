@@ -1454,9 +1454,22 @@ export class SegmentIndex<K = string, V = string> {
     keyType: () => this.#keyType,
     valueType: () => this.#valueType,
     check: () => this.#checkOpen(),
-    acquire: (meta) => this.#guard(() => this.#acquireReader(meta)),
+    acquire: (meta, seg) =>
+      this.#guard(() => {
+        // Also load the reader into the segment, as a get would: a reader only the iterator pins
+        // is closed when it finishes, so every short range would reopen the table and decode its
+        // sparse index again.
+        const { main, deltas } = seg.version;
+        if (!seg.retired && (main?.fileNo === meta.fileNo || deltas.some((d) => d.fileNo === meta.fileNo))) {
+          this.#touch(seg);
+          this.#segmentReader(seg, meta);
+        }
+        return this.#acquireReader(meta);
+      }),
     release: (fileNo) => this.#releaseReader(fileNo),
-    guard: (fn) => this.#guard(fn),
+    failed: (e) => {
+      if (e instanceof HestiaStoreError && !(e instanceof StateError)) this.#fail(e);
+    },
     closed: (it) => {
       this.#iterators.delete(it);
       this.#deleteObsolete();
@@ -1848,9 +1861,11 @@ interface IteratorHost<K, V> {
   keyType(): TypeDescriptor<K>;
   valueType(): TypeDescriptor<V>;
   check(): void;
-  acquire(meta: TableMeta): TableReader;
+  /** Pins the reader of table `meta` of `segment` until released. */
+  acquire(meta: TableMeta, segment: Segment): TableReader;
   release(fileNo: number): void;
-  guard<T>(fn: () => T): T;
+  /** Puts the index into its error state if `e` calls for it, as a failing index operation does. */
+  failed(e: unknown): void;
   closed(it: RangeIterator<K, V>): void;
 }
 
@@ -1860,13 +1875,16 @@ interface IteratorHost<K, V> {
  */
 export class RangeIterator<K, V> implements IterableIterator<[K, V]> {
   readonly #host: IteratorHost<K, V>;
+  readonly #keyType: TypeDescriptor<K>;
+  readonly #valueType: TypeDescriptor<V>;
   readonly #segments: SegmentSnapshot[];
   readonly #lower: StartBound | undefined;
   readonly #upper: StartBound | undefined;
   readonly #reverse: boolean;
   #remaining: number;
   #at = 0;
-  #cursor: MergeCursor | undefined;
+  /** The open segment's sources, merged unless there is only one. */
+  #cursor: Cursor | undefined;
   #held: number[] = [];
   #done = false;
   /** Table files the snapshot may read; they are kept on disk until the iterator closes. */
@@ -1882,6 +1900,8 @@ export class RangeIterator<K, V> implements IterableIterator<[K, V]> {
     limit: number,
   ) {
     this.#host = host;
+    this.#keyType = host.keyType();
+    this.#valueType = host.valueType();
     this.#segments = segments;
     this.#lower = lower;
     this.#upper = upper;
@@ -1901,18 +1921,21 @@ export class RangeIterator<K, V> implements IterableIterator<[K, V]> {
 
   next(): IteratorResult<[K, V]> {
     if (this.#done) return { done: true, value: undefined };
+    let entry: Entry | undefined;
     try {
       this.#host.check();
-      const entry = this.#host.guard(() => this.#nextEntry());
+      try {
+        entry = this.#nextEntry();
+      } catch (e) {
+        this.#host.failed(e);
+        throw e;
+      }
       if (!entry) {
         this.close();
         return { done: true, value: undefined };
       }
       if (--this.#remaining <= 0) this.close();
-      return {
-        done: false,
-        value: [this.#host.keyType().decode(entry.key), this.#host.valueType().decode(entry.value!)],
-      };
+      return { done: false, value: [this.#keyType.decode(entry.key), this.#valueType.decode(entry.value!)] };
     } catch (e) {
       this.close();
       throw e;
@@ -1938,30 +1961,36 @@ export class RangeIterator<K, V> implements IterableIterator<[K, V]> {
 
   #nextEntry(): Entry | undefined {
     for (;;) {
-      if (!this.#cursor) {
-        if (this.#at >= this.#segments.length) return undefined;
-        this.#cursor = this.#open(this.#segments[this.#at++]);
+      const cursor = this.#cursor ?? this.#openNext();
+      if (!cursor) return undefined;
+      const entry = cursor.current;
+      if (!entry) {
+        this.#cursor = undefined;
+        continue;
       }
-      const entry = this.#cursor.current;
-      if (entry) {
-        const end = this.#reverse ? this.#lower : this.#upper;
-        if (end) {
-          const c = compareBytes(entry.key, end.key);
-          const past = this.#reverse
-            ? (c < 0 || (c === 0 && end.exclusive))
-            : (c > 0 || (c === 0 && end.exclusive));
-          if (past) return undefined;
-        }
-        this.#cursor.next();
-        return entry;
+      const end = this.#reverse ? this.#lower : this.#upper;
+      if (end) {
+        const c = compareBytes(entry.key, end.key);
+        const past = this.#reverse
+          ? (c < 0 || (c === 0 && end.exclusive))
+          : (c > 0 || (c === 0 && end.exclusive));
+        if (past) return undefined;
       }
-      this.#cursor = undefined;
+      cursor.next();
+      // A lone source is not merged, so its tombstones are skipped here.
+      if (entry.value !== undefined) return entry;
     }
   }
 
-  #open(snapshot: SegmentSnapshot): MergeCursor {
+  /** Opens the next segment of the snapshot, or returns undefined after the last. */
+  #openNext(): Cursor | undefined {
+    if (this.#at >= this.#segments.length) return undefined;
+    return this.#cursor = this.#open(this.#segments[this.#at++]);
+  }
+
+  #open(snapshot: SegmentSnapshot): Cursor {
     const start = this.#reverse ? this.#upper : this.#lower;
-    const { version, activeLayer } = snapshot;
+    const { segment, version, activeLayer } = snapshot;
     const cursors: Cursor[] = [];
     if (activeLayer) cursors.push(new ArrayCursor(activeLayer.sorted(), start, this.#reverse));
     for (let i = version.layers.length - 1; i >= 0; i--) {
@@ -1970,11 +1999,11 @@ export class RangeIterator<K, V> implements IterableIterator<[K, V]> {
     const tables = [...version.deltas].reverse();
     if (version.main) tables.push(version.main);
     for (const meta of tables) {
-      const reader = this.#host.acquire(meta);
+      const reader = this.#host.acquire(meta, segment);
       this.#held.push(meta.fileNo);
       cursors.push(new TableCursor(reader, start, this.#reverse));
     }
-    return new MergeCursor(cursors, this.#reverse, false);
+    return cursors.length === 1 ? cursors[0] : new MergeCursor(cursors, this.#reverse, false);
   }
 }
 

@@ -121,7 +121,7 @@ export interface Chunk {
   /**
    * Values by position in `keys`; `undefined` is a tombstone. Views into the
    * read buffer, which the reader never reuses, so they stay valid; but in a
-   * scan that buffer spans up to 64 KiB of neighbouring chunks, so copy a
+   * scan that buffer spans up to 256 KiB of neighbouring chunks, so copy a
    * value you keep for long.
    */
   values: (Uint8Array | undefined)[];
@@ -370,6 +370,37 @@ export class ChunkFileReader {
   }
 
   /**
+   * Reads the bytes of consecutive chunks with one positioned read, for a
+   * scan to decode with {@linkcode decodeChunkIn}. The span comes from the
+   * sparse index; nothing in it is verified yet.
+   *
+   * @param offset Offset of the first chunk's header.
+   * @param length Bytes from there to the end of the last chunk.
+   * @returns A fresh array of exactly `length` bytes, never reused by the reader.
+   * @throws {CorruptionError} If the span does not lie inside the data region, or the file ends
+   *   inside it.
+   * @throws {RangeError} If `offset` or `length` is not a non-negative integer.
+   */
+  readSpan(offset: number, length: number): Uint8Array {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+      throw new RangeError(`Bad chunk span: offset ${offset}, length ${length}`);
+    }
+    const file = this.#handle.path;
+    if (offset < FILE_HEADER_SIZE || length < MIN_CHUNK_SIZE || offset + length > this.#dataEnd) {
+      throw new CorruptionError(
+        file,
+        offset,
+        `chunk span of ${length} bytes does not fit the data region [${FILE_HEADER_SIZE}, ${this.#dataEnd})`,
+      );
+    }
+    const bytes = this.#handle.read(offset, length);
+    if (bytes.length !== length) {
+      throw new CorruptionError(file, offset + bytes.length, "file ends inside a chunk");
+    }
+    return bytes;
+  }
+
+  /**
    * Reads one chunk with a single positioned read into `buffer[0, length)`
    * and verifies its checksum, without decoding it: for
    * {@linkcode findInChunk} and caches that keep chunks compact in buffers
@@ -519,18 +550,39 @@ export class ChunkFileReader {
 }
 
 /**
- * Decodes a chunk read by {@linkcode ChunkFileReader.readChunkInto}
- * (verified again: a cached copy is as trustworthy as the read).
+ * Verifies and decodes one chunk inside a span from
+ * {@linkcode ChunkFileReader.readSpan}, without copying it out.
  *
- * @param bytes The chunk, header included.
+ * @param span Bytes read from the file starting at `spanOffset`.
+ * @param spanOffset File offset of `span[0]`.
+ * @param offset The chunk's file offset, from the sparse index.
+ * @param length The chunk's length, header included, from the sparse index.
  * @param file The file's path, for error messages.
- * @param offset The chunk's offset in the file, for error messages.
- * @returns The decoded chunk.
- * @throws {CorruptionError} If the chunk's checksum or structure is bad.
+ * @returns The decoded chunk; its values are views into `span`.
+ * @throws {CorruptionError} If the chunk's checksum or structure is bad, or its header
+ *   disagrees with `length`.
+ * @throws {RangeError} If the chunk does not lie inside `span`.
  */
-export function decodeChunkBytes(bytes: Uint8Array, file: string, offset: number): Chunk {
+export function decodeChunkIn(
+  span: Uint8Array,
+  spanOffset: number,
+  offset: number,
+  length: number,
+  file: string,
+): Chunk {
+  const start = offset - spanOffset;
+  if (start < 0 || start + length > span.length) {
+    throw new RangeError(`Chunk at ${offset} (${length} bytes) is outside the span read at ${spanOffset}`);
+  }
+  const bytes = span.subarray(start, start + length);
   const reader = new ByteReader(bytes, { file, offset });
-  reader.pos = 4;
+  const payloadLength = reader.u32();
+  if (payloadLength !== length - CHUNK_HEADER_SIZE) {
+    reader.fail(
+      `chunk header gives a ${payloadLength}-byte payload, the index ${length - CHUNK_HEADER_SIZE}`,
+      0,
+    );
+  }
   return decodeChunk(bytes, reader, offset);
 }
 
@@ -615,9 +667,14 @@ function overrun(file: string, at: number): never {
   throw new CorruptionError(file, at, "entry runs past the end of the chunk");
 }
 
+/** Keys up to this long are copied byte by byte: cheaper than `set` with its `subarray` views. */
+const KEY_COPY_LOOP_MAX = 64;
+
 /**
  * Verifies and decodes one chunk; `reader` is positioned after the payload
- * length, which the caller has checked against `bytes.length`.
+ * length, which the caller has checked against `bytes.length`. One-byte
+ * varints, nearly all of them, are read inline; anything longer or bad goes
+ * through `reader`, which also raises the errors.
  */
 function decodeChunk(bytes: Uint8Array, reader: ByteReader, offset: number): Chunk {
   const count = reader.u32();
@@ -629,35 +686,75 @@ function decodeChunk(bytes: Uint8Array, reader: ByteReader, offset: number): Chu
   if (count > reader.remaining / 3) {
     reader.fail(`entry count ${count} cannot fit in ${reader.remaining} bytes`, 4);
   }
+  const end = bytes.length;
   const keys: Uint8Array[] = new Array(count);
   const values: (Uint8Array | undefined)[] = new Array(count);
   let previous: Uint8Array | undefined;
+  let pos = reader.pos;
   for (let i = 0; i < count; i++) {
-    const start = reader.pos;
-    const shared = reader.varint();
-    const suffix = reader.bytes(reader.varint());
+    const start = pos;
+    let shared = pos < end ? bytes[pos] : 0x80;
+    if (shared < 0x80) pos++;
+    else {
+      reader.pos = pos;
+      shared = reader.varint();
+      pos = reader.pos;
+    }
+    let suffix = pos < end ? bytes[pos] : 0x80;
+    if (suffix < 0x80) pos++;
+    else {
+      reader.pos = pos;
+      suffix = reader.varint();
+      pos = reader.pos;
+    }
+    if (suffix > end - pos) {
+      reader.pos = pos;
+      reader.bytes(suffix);
+    }
     let key: Uint8Array;
     if (previous === undefined) {
       if (shared !== 0) reader.fail("first entry of the chunk shares a prefix", start);
-      key = suffix.slice();
+      key = bytes.slice(pos, pos + suffix);
     } else {
       // With `shared` the whole common prefix, the key is greater than the previous one exactly
       // when the previous key ends at the prefix, or its next byte is smaller than the suffix's first.
       if (
-        shared > previous.length || suffix.length === 0 ||
-        (shared < previous.length && suffix[0] <= previous[shared])
+        shared > previous.length || suffix === 0 ||
+        (shared < previous.length && bytes[pos] <= previous[shared])
       ) {
         reader.fail(`entry ${i} is not the next key in order after the previous entry`, start);
       }
-      key = new Uint8Array(shared + suffix.length);
-      key.set(previous.subarray(0, shared));
-      key.set(suffix, shared);
+      key = new Uint8Array(shared + suffix);
+      if (shared + suffix <= KEY_COPY_LOOP_MAX) {
+        for (let j = 0; j < shared; j++) key[j] = previous[j];
+        for (let j = 0; j < suffix; j++) key[shared + j] = bytes[pos + j];
+      } else {
+        key.set(previous.subarray(0, shared));
+        key.set(bytes.subarray(pos, pos + suffix), shared);
+      }
     }
-    const tag = reader.varint();
+    pos += suffix;
+    let tag = pos < end ? bytes[pos] : 0x80;
+    if (tag < 0x80) pos++;
+    else {
+      reader.pos = pos;
+      tag = reader.varint();
+      pos = reader.pos;
+    }
     keys[i] = key;
-    values[i] = tag === 0 ? undefined : reader.bytes(tag - 1);
+    if (tag === 0) values[i] = undefined;
+    else {
+      const length = tag - 1;
+      if (length > end - pos) {
+        reader.pos = pos;
+        reader.bytes(length);
+      }
+      values[i] = bytes.subarray(pos, pos + length);
+      pos += length;
+    }
     previous = key;
   }
+  reader.pos = pos;
   if (reader.remaining !== 0) reader.fail(`${reader.remaining} bytes follow the last entry of the chunk`);
   return { offset, length: bytes.length, keys, values };
 }

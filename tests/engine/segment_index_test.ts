@@ -259,6 +259,58 @@ describe("SegmentIndex range()", () => {
   });
 });
 
+describe("SegmentIndex range() reads", () => {
+  it("reopens no table per range: a reopened index reads each sparse index once", async () => {
+    const fs = new MemoryFileSystem();
+    let index = await SegmentIndex.create<string, string>("/db", { fs, ...SMALL });
+    for (let i = 0; i < 300; i++) index.put(key(i), `v${i}`);
+    await index.compact();
+    await index.close();
+    const sparseReads = new Map<string, number>();
+    const readFile = fs.readFile.bind(fs);
+    fs.readFile = (path: string) => {
+      if (path.endsWith(".sparse")) sparseReads.set(path, (sparseReads.get(path) ?? 0) + 1);
+      return readFile(path);
+    };
+    index = await SegmentIndex.open<string, string>("/db", { fs });
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 300; i += 7) {
+        const got = [...index.range({ gte: key(i), limit: 20 })].map(([k]) => k);
+        assertEquals(got, Array.from({ length: Math.min(20, 300 - i) }, (_, n) => key(i + n)));
+      }
+    }
+    assertGreater(sparseReads.size, 1);
+    for (const [path, reads] of sparseReads) assertEquals(reads, 1, path);
+    await index.close();
+  });
+
+  it("returns long ranges in both directions from every start, over several tables", async () => {
+    const { index } = await memIndex({ ...SMALL, chunkKeyLimit: 3 });
+    for (let i = 0; i < 400; i += 2) index.put(key(i), `v${i}`);
+    await index.compact();
+    for (let i = 1; i < 400; i += 6) index.put(key(i), `d${i}`);
+    for (let i = 0; i < 400; i += 10) index.delete(key(i));
+    await index.flush();
+    const all = new Map<string, string>();
+    for (let i = 0; i < 400; i += 2) all.set(key(i), `v${i}`);
+    for (let i = 1; i < 400; i += 6) all.set(key(i), `d${i}`);
+    for (let i = 0; i < 400; i += 10) all.delete(key(i));
+    const sorted = [...all].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (let i = 0; i < 400; i += 13) {
+      const from = key(i);
+      assertEquals(
+        [...index.range({ gte: from, limit: 50 })],
+        sorted.filter(([k]) => k >= from).slice(0, 50),
+      );
+      assertEquals(
+        [...index.range({ lte: from, limit: 50, reverse: true })],
+        sorted.filter(([k]) => k <= from).reverse().slice(0, 50),
+      );
+    }
+    await index.close();
+  });
+});
+
 describe("SegmentIndex lifecycle", () => {
   it("moves OPENING → READY → CLOSED; a second close() is a no-op", async () => {
     const { index } = await memIndex();

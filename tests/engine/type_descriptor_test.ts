@@ -215,6 +215,29 @@ describe("STRING", () => {
     assertThrows(() => STRING.check(new String("x")), TypeError, "got an instance of String");
   });
 
+  it("STRING.decode() matches a fatal TextDecoder on arbitrary bytes, short and long", () => {
+    const reference = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+    const byte = fc.oneof(fc.integer({ min: 0, max: 0x7f }), fc.integer({ min: 0, max: 0xff }));
+    const input = fc.oneof(
+      fc.array(byte, { maxLength: 20 }),
+      fc.array(fc.integer({ min: 0, max: 0x7f }), { maxLength: 40 }),
+      fc.string({ unit: "binary", maxLength: 12 }).map((text) => [...utf8(text)]),
+    ).map((list) => new Uint8Array(list));
+    fc.assert(
+      fc.property(input, (bytes) => {
+        let want: string | undefined;
+        try {
+          want = reference.decode(bytes);
+        } catch {
+          want = undefined;
+        }
+        if (want === undefined) assertThrows(() => STRING.decode(bytes), TypeError, "not valid UTF-8");
+        else assertStrictEquals(STRING.decode(bytes), want);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it("STRING.decode() rejects bytes that are not UTF-8", () => {
     for (
       const bad of [bytes(0xff), bytes(0xc3), bytes(0xc0, 0x80), bytes(0xed, 0xa0, 0x80), bytes(0x61, 0x80)]

@@ -10,7 +10,7 @@ import {
   CHUNK_TRAILER_SIZE,
   ChunkFileReader,
   ChunkFileWriter,
-  decodeChunkBytes,
+  decodeChunkIn,
   findInChunk,
 } from "../../../engine/format/chunk_file.ts";
 import { FILE_HEADER_SIZE, FileKind, writeFileHeader } from "../../../engine/format/file_header.ts";
@@ -466,7 +466,7 @@ function findRaw(reader: ChunkFileReader, index: SparseIndex, key: Uint8Array) {
   if (!at) return undefined;
   const raw = readRaw(reader, at.offset, at.length);
   assertEquals(
-    decodeChunkBytes(raw.slice(0, at.length), reader.path, at.offset),
+    decodeChunkIn(raw, at.offset, at.offset, at.length, reader.path),
     reader.readChunk(at.offset, at.length),
   );
   return findInChunk(raw, key, reader.path, at.offset, at.length);
