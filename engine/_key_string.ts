@@ -7,16 +7,16 @@
  * @module
  */
 
+/** Bytes per `String.fromCharCode` call, well below engines' argument limits. */
+const SLICE = 4096;
+
 /** The binary string of `bytes`. */
 export function keyString(bytes: Uint8Array): string {
-  if (bytes.length <= 64) {
-    let s = "";
-    for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
-    return s;
-  }
+  // One call builds a flat string; appending per byte builds a rope that is garbage once hashed.
+  if (bytes.length <= SLICE) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   let s = "";
-  for (let i = 0; i < bytes.length; i += 4096) {
-    s += String.fromCharCode.apply(null, bytes.subarray(i, i + 4096) as unknown as number[]);
+  for (let i = 0; i < bytes.length; i += SLICE) {
+    s += String.fromCharCode.apply(null, bytes.subarray(i, i + SLICE) as unknown as number[]);
   }
   return s;
 }

@@ -1548,7 +1548,13 @@ export class SegmentIndex<K = string, V = string> {
     while (this.#worker) await this.#worker;
   }
 
-  /** Merges the segment's tables into a new main table, dropping tombstones. */
+  /**
+   * Merges the segment's tables into a new main table, dropping tombstones.
+   * A large main table whose keys all lie below the deltas' (an ascending
+   * load) is not rewritten: the segment splits after its last key instead,
+   * the lower half keeping that table and the upper half taking the merged
+   * deltas as its main table.
+   */
   async #compactSegment(seg: Segment): Promise<void> {
     const inputs = this.#tablesOf(seg);
     if (inputs.length === 0 || (inputs.length === 1 && seg.version.main)) return;
@@ -1556,7 +1562,10 @@ export class SegmentIndex<K = string, V = string> {
     const readers = inputs.map((meta) => this.#acquireReader(meta));
     let builder: TableBuilder | undefined;
     try {
-      const cursors: Cursor[] = readers.map((r) => new ScanCursor(r)).reverse();
+      // Newest first, so the merge keeps the newest version of a key; the main table, if any, comes last.
+      let cursors: Cursor[] = readers.map((r) => new ScanCursor(r)).reverse();
+      const tail = seg.version.main && this.#tailSplitKey(seg.version.main, readers[0], cursors.slice(0, -1));
+      if (tail) cursors = cursors.slice(0, -1);
       const merged = new MergeCursor(cursors, false, false);
       builder = new TableBuilder(this.#fs, this.#dir, this.#nextFileNo++, this.#layout);
       let sliceStart = performance.now();
@@ -1580,12 +1589,13 @@ export class SegmentIndex<K = string, V = string> {
         builder.abort();
       }
       builder = undefined;
-      seg.version = {
-        main,
-        deltas: seg.version.deltas.filter((d) => !inputDeltas.has(d)),
-        layers: seg.version.layers,
-      };
       this.#counts.compactions++;
+      const newer = seg.version.deltas.filter((d) => !inputDeltas.has(d));
+      if (tail) {
+        this.#replaceByHalves(seg, tail, seg.version.main, main, newer);
+        return;
+      }
+      seg.version = { main, deltas: newer, layers: seg.version.layers };
       this.#changed();
       for (const meta of inputs) this.#obsolete.set(meta.fileNo, this.#generation);
       this.#dropStaleReaders(seg);
@@ -1596,6 +1606,30 @@ export class SegmentIndex<K = string, V = string> {
     } finally {
       for (const r of readers) this.#releaseReader(r.meta.fileNo);
     }
+  }
+
+  /**
+   * The main table's last key when the compaction can split there instead
+   * of rewriting it: the table holds at least half the split threshold, and
+   * every delta starts above that key (`deltas` are cursors at their first
+   * entry). A table with a damaged sparse index or filter is rewritten
+   * instead, which repairs it.
+   */
+  #tailSplitKey(main: TableMeta, reader: TableReader, deltas: Cursor[]): Uint8Array | undefined {
+    if (4 * main.entryCount < this.#tuning.segmentSplitKeyThreshold) return undefined;
+    let last: Uint8Array | undefined;
+    try {
+      last = reader.sparse.entries.at(-1)?.lastKey;
+      // Probing the key loads the filter too: a table kept as it is needs intact derived files.
+      if (last === undefined || reader.get(new Probe(last)) === undefined) return undefined;
+    } catch (e) {
+      if (e instanceof CorruptionError) return undefined;
+      throw e;
+    }
+    for (const c of deltas) {
+      if (c.current && compareBytes(c.current.key, last) <= 0) return undefined;
+    }
+    return last;
   }
 
   /**
@@ -1632,36 +1666,10 @@ export class SegmentIndex<K = string, V = string> {
           sliceStart = performance.now();
         }
       }
-      const lowTable = low.finish();
-      const highTable = high.finish();
-      this.#unsynced.push(...lowTable.unsynced, ...highTable.unsynced);
+      const lowMain = this.#finishTable(low);
+      const highMain = this.#finishTable(high);
       low = high = undefined;
-      const [lowNewer, highNewer] = this.#splitNewerThanMain(seg, splitKey!);
-      const lower = new Segment(this.#nextSegmentId++, seg.lower, splitKey, {
-        main: lowTable.meta,
-        deltas: lowNewer ? [lowNewer] : [],
-        layers: [],
-      });
-      const upper = new Segment(this.#nextSegmentId++, splitKey, seg.upper, {
-        main: highTable.meta,
-        deltas: highNewer ? [highNewer] : [],
-        layers: [],
-      });
-      const at = this.#segments.indexOf(seg);
-      this.#segments = [...this.#segments.slice(0, at), lower, upper, ...this.#segments.slice(at + 1)];
-      this.#buffered -= seg.buffered;
-      seg.retired = true;
-      this.#counts.splits++;
-      this.#changed();
-      for (const meta of this.#tablesOf(seg)) this.#obsolete.set(meta.fileNo, this.#generation);
-      this.#loaded.delete(seg);
-      this.#unload(seg);
-      // A segment far past the threshold splits again, until every half is below it.
-      for (const child of [lower, upper]) {
-        if (child.version.main!.entryCount >= this.#tuning.segmentSplitKeyThreshold) {
-          this.#enqueue("split", child);
-        }
-      }
+      this.#replaceByHalves(seg, splitKey!, lowMain, highMain, seg.version.deltas);
     } catch (e) {
       low?.abort();
       high?.abort();
@@ -1672,17 +1680,64 @@ export class SegmentIndex<K = string, V = string> {
   }
 
   /**
-   * Everything newer than the segment's main table (deltas, layers, active
-   * map; newest wins, tombstones kept) written as two delta tables, keys up
-   * to `splitKey` and keys above it. The deltas stream through a merge, so
-   * memory stays that of the write cache however many delta keys there are.
+   * Replaces `seg` by two segments, keys up to `splitKey` and keys above it,
+   * with the given main tables. The segment's delta tables `newer` (those
+   * not merged into either main table) and its write cache are partitioned
+   * between the two as one delta table each. Every other table of `seg`
+   * becomes obsolete.
    */
-  #splitNewerThanMain(seg: Segment, splitKey: Uint8Array): [TableMeta | undefined, TableMeta | undefined] {
+  #replaceByHalves(
+    seg: Segment,
+    splitKey: Uint8Array,
+    lowMain: TableMeta | undefined,
+    highMain: TableMeta | undefined,
+    newer: readonly TableMeta[],
+  ): void {
+    const [lowNewer, highNewer] = this.#splitNewerThanMain(seg, splitKey, newer);
+    const lower = new Segment(this.#nextSegmentId++, seg.lower, splitKey, {
+      main: lowMain,
+      deltas: lowNewer ? [lowNewer] : [],
+      layers: [],
+    });
+    const upper = new Segment(this.#nextSegmentId++, splitKey, seg.upper, {
+      main: highMain,
+      deltas: highNewer ? [highNewer] : [],
+      layers: [],
+    });
+    const at = this.#segments.indexOf(seg);
+    this.#segments = [...this.#segments.slice(0, at), lower, upper, ...this.#segments.slice(at + 1)];
+    this.#buffered -= seg.buffered;
+    seg.retired = true;
+    this.#counts.splits++;
+    this.#changed();
+    for (const meta of this.#tablesOf(seg)) {
+      if (meta !== lowMain && meta !== highMain) this.#obsolete.set(meta.fileNo, this.#generation);
+    }
+    this.#loaded.delete(seg);
+    this.#unload(seg);
+    // A segment far past the threshold splits again, until every half is below it.
+    for (const child of [lower, upper]) {
+      if ((child.version.main?.entryCount ?? 0) >= this.#tuning.segmentSplitKeyThreshold) {
+        this.#enqueue("split", child);
+      }
+    }
+  }
+
+  /**
+   * The delta tables `deltas` and the write cache of `seg` (newest wins,
+   * tombstones kept) written as two delta tables, keys up to `splitKey` and
+   * keys above it. The deltas stream through a merge, so memory stays that
+   * of the write cache however many delta keys there are.
+   */
+  #splitNewerThanMain(
+    seg: Segment,
+    splitKey: Uint8Array,
+    deltas: readonly TableMeta[],
+  ): [TableMeta | undefined, TableMeta | undefined] {
     const memory = new Map<string, Entry>();
     for (const layer of seg.version.layers) for (const [k, e] of layer.map) memory.set(k, e);
     for (const [k, e] of seg.active) memory.set(k, e);
     const inMemory = [...memory.keys()].sort().map((k) => memory.get(k)!);
-    const deltas = seg.version.deltas;
     const readers = deltas.map((meta) => this.#acquireReader(meta));
     const builders: TableBuilder[] = [];
     try {

@@ -155,7 +155,11 @@ export class ChunkFileWriter {
   #chunkEntries = 0;
   #entryCount = 0;
   #minKey: Uint8Array | undefined;
-  #lastKey: Uint8Array | undefined;
+  /** The previous key, copied into a buffer reused across entries: a copy per entry was garbage. */
+  #last = new Uint8Array(64);
+  #lastLength = -1;
+  /** The current chunk's last key, once the chunk is closed; its own copy, as the sparse index keeps it. */
+  #closedKey: Uint8Array | undefined;
   #finished = false;
 
   /**
@@ -184,10 +188,13 @@ export class ChunkFileWriter {
    */
   add(key: Uint8Array, value: Uint8Array | undefined): void {
     if (this.#finished) throw new ClosedError("ChunkFileWriter.add() called after finish()");
-    const last = this.#lastKey;
-    if (last !== undefined && compareBytes(key, last) <= 0) {
+    const last = this.#last;
+    const lastLength = this.#lastLength;
+    if (lastLength >= 0 && compareToPrevious(key, last, lastLength) <= 0) {
       throw new RangeError(
-        `Cannot add key ${hex(key)}: keys must strictly increase, and the previous key was ${hex(last)}`,
+        `Cannot add key ${hex(key)}: keys must strictly increase, and the previous key was ${
+          hex(last.subarray(0, lastLength))
+        }`,
       );
     }
     if (key.length + (value?.length ?? 0) > MAX_ENTRY_DATA_BYTES) {
@@ -195,7 +202,7 @@ export class ChunkFileWriter {
         `Cannot add an entry of ${key.length + (value?.length ?? 0)} bytes: limit is 1 GiB`,
       );
     }
-    const shared = this.#chunkEntries === 0 || last === undefined ? 0 : commonPrefixLength(last, key);
+    const shared = this.#chunkEntries === 0 ? 0 : sharedPrefixLength(key, last, lastLength);
     const payload = this.#payload;
     payload.varint(shared);
     payload.varint(key.length - shared);
@@ -206,8 +213,10 @@ export class ChunkFileWriter {
       payload.varint(value.length + 1);
       payload.bytes(value);
     }
-    this.#lastKey = key.slice();
-    this.#minKey ??= this.#lastKey;
+    if (key.length > last.length) this.#last = new Uint8Array(Math.max(key.length, 2 * last.length));
+    this.#last.set(key);
+    this.#lastLength = key.length;
+    this.#minKey ??= key.slice();
     this.#entryCount++;
     this.#chunkEntries++;
     if (this.#chunkEntries >= this.#keyLimit || payload.length >= this.#byteTarget) this.#closeChunk();
@@ -237,7 +246,7 @@ export class ChunkFileWriter {
       chunkCount: this.#chunks.length,
       fileSize: dataEnd + CHUNK_TRAILER_SIZE,
       minKey: this.#minKey,
-      maxKey: this.#lastKey,
+      maxKey: this.#closedKey,
       chunks: this.#chunks,
     };
   }
@@ -246,6 +255,7 @@ export class ChunkFileWriter {
     const out = this.#out;
     const payload = this.#payload.view();
     const offset = this.#flushed + out.length;
+    this.#closedKey = this.#last.slice(0, this.#lastLength);
     const start = out.length;
     out.u32(payload.length);
     out.u32(this.#chunkEntries);
@@ -259,7 +269,7 @@ export class ChunkFileWriter {
       if (out.length >= OUTPUT_BUFFER_SIZE) this.#flush();
     }
     this.#chunks.push({
-      lastKey: this.#lastKey!,
+      lastKey: this.#closedKey,
       offset,
       length: CHUNK_HEADER_SIZE + payload.length,
       entryCount: this.#chunkEntries,
@@ -759,10 +769,21 @@ function decodeChunk(bytes: Uint8Array, reader: ByteReader, offset: number): Chu
   return { offset, length: bytes.length, keys, values };
 }
 
-function commonPrefixLength(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
+/** `compareBytes(key, previous.subarray(0, length))`, without the subarray. */
+function compareToPrevious(key: Uint8Array, previous: Uint8Array, length: number): number {
+  const n = key.length < length ? key.length : length;
+  for (let i = 0; i < n; i++) {
+    const difference = key[i] - previous[i];
+    if (difference !== 0) return difference;
+  }
+  return key.length - length;
+}
+
+/** Length of the common prefix of `key` and `previous.subarray(0, length)`. */
+function sharedPrefixLength(key: Uint8Array, previous: Uint8Array, length: number): number {
+  const n = key.length < length ? key.length : length;
   let i = 0;
-  while (i < n && a[i] === b[i]) i++;
+  while (i < n && key[i] === previous[i]) i++;
   return i;
 }
 
