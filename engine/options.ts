@@ -89,7 +89,13 @@ export interface SegmentIndexOptions<K, V> {
   indexBufferedWriteKeyLimit?: number;
   /** A segment with at least this many keys after compaction splits in two. Tunable. @default 500000 */
   segmentSplitKeyThreshold?: number;
-  /** Segments whose filters and sparse indexes stay loaded (LRU). Tunable. @default 16 */
+  /**
+   * Segments whose filters and sparse indexes stay loaded (LRU). A get in an
+   * unloaded segment reopens its table files and reads both, which costs
+   * milliseconds, so keep it at least the segment count of the working set.
+   * A loaded segment holds its Bloom filter (`bloomBitsPerKey` per key) and
+   * one sparse-index entry per chunk. Tunable. @default 256
+   */
   segmentCacheLimit?: number;
   /** Chunks kept in memory (LRU), about 4 KiB each with the default `chunkByteTarget`. Tunable. @default 8192 */
   chunkCacheLimit?: number;
@@ -129,7 +135,7 @@ export const DEFAULTS = {
   segmentWriteCacheKeyLimit: 20_000,
   indexBufferedWriteKeyLimit: 200_000,
   segmentSplitKeyThreshold: 500_000,
-  segmentCacheLimit: 16,
+  segmentCacheLimit: 256,
   chunkCacheLimit: 8192,
   latencySampleEvery: 64,
 } as const;

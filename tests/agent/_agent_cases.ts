@@ -269,7 +269,7 @@ export const AGENT_CASES: AgentCase[] = [
       );
       assertEquals([body.dryRun, body.applied, body.problems], [true, false, []]);
       assertEquals(body.config.revision, 0);
-      assertEquals(fixture.a.config().current.segmentCacheLimit, 16);
+      assertEquals(fixture.a.config().current.segmentCacheLimit, 256);
       assertAudited(fixture.audit, PATCH_CONFIG, "SUCCEEDED", 200);
     },
   },
@@ -314,7 +314,7 @@ export const AGENT_CASES: AgentCase[] = [
       assertEquals([applied.applied, applied.config.revision], [true, 1]);
       assertEquals([applied.config.current.segmentCacheLimit, applied.config.original.segmentCacheLimit], [
         4,
-        16,
+        256,
       ]);
       assertEquals(fixture.a.config().current.chunkCacheLimit, 100);
       assertEquals(fixture.a.metrics().segmentCache.limit, 4);
