@@ -392,20 +392,10 @@ export class ChunkFileReader {
    * @throws {RangeError} If `offset` or `length` is not a non-negative integer.
    */
   readSpan(offset: number, length: number): Uint8Array {
-    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-      throw new RangeError(`Bad chunk span: offset ${offset}, length ${length}`);
-    }
-    const file = this.#handle.path;
-    if (offset < FILE_HEADER_SIZE || length < MIN_CHUNK_SIZE || offset + length > this.#dataEnd) {
-      throw new CorruptionError(
-        file,
-        offset,
-        `chunk span of ${length} bytes does not fit the data region [${FILE_HEADER_SIZE}, ${this.#dataEnd})`,
-      );
-    }
+    this.#checkLocation(offset, length, "chunk span");
     const bytes = this.#handle.read(offset, length);
     if (bytes.length !== length) {
-      throw new CorruptionError(file, offset + bytes.length, "file ends inside a chunk");
+      throw new CorruptionError(this.#handle.path, offset + bytes.length, "file ends inside a chunk");
     }
     return bytes;
   }
@@ -442,16 +432,16 @@ export class ChunkFileReader {
     }
   }
 
-  /** Throws unless `[offset, offset + length)` can be a chunk of the data region. */
-  #checkLocation(offset: number, length: number): void {
+  /** Throws unless `[offset, offset + length)` can be a chunk (or a span of chunks, `what`) of the data region. */
+  #checkLocation(offset: number, length: number, what = "chunk"): void {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-      throw new RangeError(`Bad chunk location: offset ${offset}, length ${length}`);
+      throw new RangeError(`Bad ${what} location: offset ${offset}, length ${length}`);
     }
     if (offset < FILE_HEADER_SIZE || length < MIN_CHUNK_SIZE || offset + length > this.#dataEnd) {
       throw new CorruptionError(
         this.#handle.path,
         offset,
-        `chunk of ${length} bytes does not fit the data region [${FILE_HEADER_SIZE}, ${this.#dataEnd})`,
+        `${what} of ${length} bytes does not fit the data region [${FILE_HEADER_SIZE}, ${this.#dataEnd})`,
       );
     }
   }

@@ -727,8 +727,10 @@ export class WriteAheadLog {
    * checkpointed.
    */
   async #startEmpty(): Promise<void> {
-    if (this.#active.file.size === FILE_HEADER_SIZE && this.#files.length === 1) return;
-    this.#rotate(this.#lastLsn + 1);
+    const empty = this.#active.file.size === FILE_HEADER_SIZE;
+    if (empty && this.#files.length === 1) return;
+    // An empty active file already is the fresh one (and holds the name a rotation would take).
+    if (!empty) this.#rotate(this.#lastLsn + 1);
     await this.#active.handle.sync();
     await this.#fs.syncDir(this.#dir);
     for (const { file, handle } of this.#rotated) {
