@@ -13,7 +13,10 @@
  * issued at that moment, and the gauges' documented relations. A driver
  * keeps calling `flush()` and `compact()` (one maintenance cycle each)
  * until at least 20 snapshots landed while maintenance was queued or
- * running; it fails if that has not happened after 50 cycles. At the end
+ * running and, once the clients are done, it has written at least one
+ * burst of its own that passes the index-wide write-cache limit in one
+ * turn (so an inline flush runs however the clients interleaved); it
+ * fails if 20 such snapshots have not happened after 50 cycles. At the end
  * the operation counts are exact and the data equals the model, before
  * and after a reopen.
  *
@@ -270,9 +273,10 @@ describe("IntegrationSegmentIndexMetricsSnapshotConcurrencyTest", () => {
 
         let cycles = 0;
         let driverPuts = 0;
+        let bursts = 0;
         const driver = async () => {
           const rnd = prng(SEED - 1);
-          while (!stop && (!clientsDone || duringMaintenance < WANTED_DURING_MAINTENANCE)) {
+          while (!stop && (!clientsDone || bursts === 0 || duringMaintenance < WANTED_DURING_MAINTENANCE)) {
             if (cycles >= MAX_CYCLES && duringMaintenance < WANTED_DURING_MAINTENANCE) {
               fail(
                 `only ${duringMaintenance} of ${snapshots} snapshots landed during maintenance ` +
@@ -280,10 +284,14 @@ describe("IntegrationSegmentIndexMetricsSnapshotConcurrencyTest", () => {
               );
             }
             if (clientsDone) {
-              // Without the clients' load, a cycle writes a burst itself, so that it has something to flush.
+              // Without the clients' load, a cycle writes a burst of distinct keys in one turn itself:
+              // it gives the cycle something to flush, and reaching the index-wide limit before
+              // maintenance can run makes an inline flush certain, whatever the interleaving was.
               const writes: Promise<void>[] = [];
-              for (let j = 0; j < 2 * LIMITS.segmentWriteCacheKeyLimit; j++) {
-                const k = key(Math.floor(rnd() * KEY_SPACE));
+              const start = Math.floor(rnd() * KEY_SPACE);
+              bursts++;
+              for (let j = 0; j < LIMITS.indexBufferedWriteKeyLimit; j++) {
+                const k = key((start + j) % KEY_SPACE);
                 const v = `d${cycles}-${j}`;
                 issued.puts++;
                 driverPuts++;
@@ -354,7 +362,7 @@ describe("IntegrationSegmentIndexMetricsSnapshotConcurrencyTest", () => {
           `metrics concurrency: ${snapshots} snapshots, ${duringMaintenance} during maintenance ` +
             `(${whileRunning} with a task running), ${cycles} maintenance cycles (${driverPuts} driver puts), ` +
             `${m.maintenance.flushes} flushes, ${m.maintenance.compactions} compactions, ` +
-            `${m.split.completed} splits, ${m.segments.count} segments, ` +
+            `${m.split.completed} splits, ${m.writePath.inlineFlushes} inline flushes, ${m.segments.count} segments, ` +
             `${Math.round(performance.now() - started)} ms`,
         );
       } finally {
