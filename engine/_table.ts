@@ -91,6 +91,11 @@ export class TableBuilder {
     return this.#count;
   }
 
+  /** Whether `key` may come next: above every key added so far. */
+  follows(key: Uint8Array): boolean {
+    return this.#writer.follows(key);
+  }
+
   add(key: Uint8Array, value: Uint8Array | undefined): void {
     this.#writer.add(key, value);
     if (this.#layout.bloomBitsPerKey > 0) {
@@ -106,8 +111,11 @@ export class TableBuilder {
     this.#count++;
   }
 
-  /** Finishes the three files; returns the table and the handles still to sync and close. */
-  finish(): { meta: TableMeta; unsynced: FileHandle[] } {
+  /**
+   * Finishes the three files; returns the table, its first and last keys
+   * (`undefined` when it is empty) and the handles still to sync and close.
+   */
+  finish(): { meta: TableMeta; unsynced: FileHandle[]; firstKey?: Uint8Array; lastKey?: Uint8Array } {
     this.#done = true;
     const summary = this.#writer.finish();
     const sparse = this.#fs.open(tablePath(this.#dir, this.#fileNo, ".sparse"), "create");
@@ -128,7 +136,12 @@ export class TableBuilder {
       unsynced.push(bloom);
       bytes += bloomBytes.length;
     }
-    return { meta: { fileNo: this.#fileNo, entryCount: summary.entryCount, bytes }, unsynced };
+    return {
+      meta: { fileNo: this.#fileNo, entryCount: summary.entryCount, bytes },
+      unsynced,
+      firstKey: summary.minKey,
+      lastKey: summary.maxKey,
+    };
   }
 
   /** Closes and removes whatever was written. */

@@ -31,6 +31,7 @@ export {
   type RangeOptions,
   SegmentIndex,
 } from "./segment_index.ts";
+export { BulkLoader } from "./bulk_loader.ts";
 export type {
   CacheMetrics,
   HistogramBucket,

@@ -59,6 +59,7 @@ import {
   TableReader,
 } from "./_table.ts";
 import { checkAndRepair } from "./_consistency.ts";
+import { BulkLoader, type BulkLoadHost, type LoadedTable } from "./bulk_loader.ts";
 import { Histogram } from "./_histogram.ts";
 import { deepFreeze, type MetricsSnapshot, type SegmentMetrics } from "./metrics.ts";
 import { bloomFalsePositiveRate, bloomHashCount } from "./format/bloom_filter.ts";
@@ -381,6 +382,7 @@ export class SegmentIndex<K = string, V = string> {
   /** Tables no longer live, with the generation from which no manifest names them. */
   readonly #obsolete = new Map<number, number>();
   readonly #iterators = new Set<RangeIterator<K, V>>();
+  readonly #loaders = new Set<BulkLoader<K, V>>();
 
   #tasks: { kind: TaskKind; segment: Segment }[] = [];
   #worker: Promise<void> | undefined;
@@ -871,6 +873,20 @@ export class SegmentIndex<K = string, V = string> {
     return iterator;
   }
 
+  /**
+   * Starts a sorted bulk load: the fast way to fill an index, or to append
+   * above its largest key. See {@linkcode BulkLoader}: keys in increasing
+   * order, above every key of the index; nothing is visible or durable
+   * until `commit()`, and then all of it is. Puts in the metrics count each
+   * loaded entry. `close()` aborts loads not yet committing their segments.
+   */
+  bulkLoad(): BulkLoader<K, V> {
+    this.#checkReady();
+    const loader = new BulkLoader<K, V>(this.#bulkLoadHost);
+    this.#loaders.add(loader);
+    return loader;
+  }
+
   /** Flushes every write cache to disk; resolves once the data is durable. */
   async flush(): Promise<void> {
     this.#checkReady();
@@ -1024,6 +1040,7 @@ export class SegmentIndex<K = string, V = string> {
     const failed = this.#state === "ERROR";
     if (!failed) this.#state = "CLOSING";
     this.#releaseStall();
+    for (const loader of [...this.#loaders]) loader.abort();
     let error: unknown;
     try {
       await this.#idle();
@@ -1475,6 +1492,113 @@ export class SegmentIndex<K = string, V = string> {
       this.#deleteObsolete();
     },
   };
+
+  /** What bulk loads may use of the index. */
+  readonly #bulkLoadHost: BulkLoadHost<K, V> = {
+    keyType: () => this.#keyType,
+    valueType: () => this.#valueType,
+    check: () => this.#checkReady(),
+    newTable: () => new TableBuilder(this.#fs, this.#dir, this.#nextFileNo++, this.#layout),
+    // Half the split threshold, as a split leaves them: room to grow before the next split.
+    tableKeys: () => Math.max(1, Math.floor(this.#tuning.segmentSplitKeyThreshold / 2)),
+    floor: () => this.#guard(() => this.#loadFloor()),
+    syncDir: () => this.#fs.syncDir(this.#dir),
+    counted: () => {
+      if (this.#recording) this.#counts.puts++;
+    },
+    install: (tables) => this.#installLoad(tables),
+    persist: () => this.#commit(),
+    remove: (fileNo) => {
+      try {
+        for (const suffix of TABLE_SUFFIXES) {
+          const path = tablePath(this.#dir, fileNo, suffix);
+          if (this.#fs.stat(path)) this.#fs.remove(path);
+        }
+      } catch {
+        // No manifest names the table: the next open removes what is left, and the load's own error counts.
+      }
+    },
+    done: (loader) => this.#loaders.delete(loader),
+  };
+
+  /**
+   * The bound loaded keys must lie above: the largest key of the last
+   * segment (tombstones included), or for an empty last segment its lower
+   * bound, which it then hands to the first loaded segment.
+   */
+  #loadFloor(): { key: Uint8Array; what: string } | undefined {
+    const last = this.#segments.at(-1)!;
+    const max = this.#maxKeyOf(last);
+    if (max !== undefined) return { key: max, what: "the largest key of the index" };
+    return last.lower && { key: last.lower, what: "the lower bound of the index's last segment" };
+  }
+
+  /** Whether the segment holds no key at all: no table entry, nothing buffered. */
+  #isEmpty(seg: Segment): boolean {
+    return seg.active.size === 0 && seg.version.layers.length === 0 &&
+      this.#tablesOf(seg).every((t) => t.entryCount === 0);
+  }
+
+  /** The largest key the segment holds in any table or write cache, tombstones included. */
+  #maxKeyOf(seg: Segment): Uint8Array | undefined {
+    let max: Uint8Array | undefined;
+    const consider = (key: Uint8Array | undefined) => {
+      if (key !== undefined && (max === undefined || compareBytes(key, max) > 0)) max = key;
+    };
+    for (const meta of this.#tablesOf(seg)) {
+      const reader = this.#acquireReader(meta);
+      try {
+        consider(reader.sparse.entries.at(-1)?.lastKey);
+      } finally {
+        this.#releaseReader(meta.fileNo);
+      }
+    }
+    for (const map of [...seg.version.layers.map((l) => l.map), seg.active]) {
+      for (const e of map.values()) consider(e.key);
+    }
+    return max;
+  }
+
+  /** Appends loaded tables as segments after the last one (see {@linkcode BulkLoadHost.install}). */
+  #installLoad(tables: readonly LoadedTable[]): void {
+    this.#checkReady();
+    this.#guard(() => {
+      const floor = this.#loadFloor();
+      if (floor !== undefined && compareBytes(tables[0].firstKey, floor.key) <= 0) {
+        throw new RangeError(
+          `Bulk load not committed: ${floor.what} now lies at or above its first key ` +
+            "(a write during the load); nothing was loaded",
+        );
+      }
+      const last = this.#segments.at(-1)!;
+      const empty = this.#isEmpty(last);
+      let lower = floor?.key;
+      const added = tables.map((t, i) => {
+        const upper = i === tables.length - 1 ? undefined : t.lastKey;
+        const seg = new Segment(this.#nextSegmentId++, lower, upper, {
+          main: t.meta,
+          deltas: [],
+          layers: [],
+        });
+        lower = t.lastKey;
+        return seg;
+      });
+      if (empty) {
+        // An empty last segment makes way for the loaded ones, handing them its lower bound.
+        this.#segments = [...this.#segments.slice(0, -1), ...added];
+        last.retired = true;
+        this.#loaded.delete(last);
+        this.#unload(last);
+      } else {
+        last.upper = floor!.key;
+        this.#segments = [...this.#segments, ...added];
+      }
+      this.#changed();
+      if (empty) {
+        for (const meta of this.#tablesOf(last)) this.#obsolete.set(meta.fileNo, this.#generation);
+      }
+    });
+  }
 
   // ---- maintenance ----
 

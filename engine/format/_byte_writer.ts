@@ -73,6 +73,16 @@ export class ByteWriter {
     this.#length += data.length;
   }
 
+  /** Appends a copy of `data[start..]` (no view of it is made: on Deno a view costs an allocation). */
+  bytesFrom(data: Uint8Array, start: number): void {
+    const n = data.length - start;
+    this.#reserve(n);
+    const buf = this.#buf;
+    let at = this.#length;
+    for (let i = start; i < data.length; i++) buf[at++] = data[i];
+    this.#length = at;
+  }
+
   /**
    * The bytes in `[start, end)`, without copying. Valid only until the next
    * write or {@linkcode ByteWriter.clear}, which may reuse or move the memory.

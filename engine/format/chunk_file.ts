@@ -178,6 +178,11 @@ export class ChunkFileWriter {
     this.#out.bytes(writeFileHeader(FileKind.CHUNK_FILE));
   }
 
+  /** Whether `key` may be added next: greater than the previous key, if any. */
+  follows(key: Uint8Array): boolean {
+    return this.#lastLength < 0 || compareToPrevious(key, this.#last, this.#lastLength) > 0;
+  }
+
   /**
    * Appends one entry. The writer copies what it keeps, so the caller may reuse `key` and `value`.
    *
@@ -206,7 +211,7 @@ export class ChunkFileWriter {
     const payload = this.#payload;
     payload.varint(shared);
     payload.varint(key.length - shared);
-    payload.bytes(key.subarray(shared));
+    payload.bytesFrom(key, shared);
     if (value === undefined) {
       payload.varint(0);
     } else {
