@@ -94,7 +94,10 @@ async function main(): Promise<BenchResult> {
     await index.close();
 
     // The same data through the sorted-ingest path, into a second index that is then removed.
-    const loaded = await SegmentIndex.create<string, string>(`${root}/loaded`, { keyType: STRING, valueType: STRING });
+    const loaded = await SegmentIndex.create<string, string>(`${root}/loaded`, {
+      keyType: STRING,
+      valueType: STRING,
+    });
     const loadStarted = performance.now();
     const loader = loaded.bulkLoad();
     for (let i = 0; i < N; i++) loader.add(keyOf(2 * i), VALUE);
