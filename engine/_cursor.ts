@@ -85,7 +85,7 @@ export class TableCursor implements Cursor {
   constructor(table: TableReader, start: StartBound | undefined, reverse: boolean) {
     this.#table = table;
     this.#reverse = reverse;
-    this.#chunkCount = table.sparse.entries.length;
+    this.#chunkCount = table.sparse.count;
     if (!start) this.#at = reverse ? this.#chunkCount - 1 : 0;
     else {
       const at = table.sparse.firstAtLeast(start.key);
@@ -127,16 +127,16 @@ export class TableCursor implements Cursor {
     const at = this.#at;
     let span = this.#span;
     if (span === undefined || at < span.first || at > span.last) {
-      const entries = this.#table.sparse.entries;
+      const sparse = this.#table.sparse;
       let first = at, last = at;
-      let bytes = entries[at].length;
+      let bytes = sparse.length(at);
       if (this.#reverse) {
-        while (first > 0 && bytes + entries[first - 1].length <= this.#readAhead) {
-          bytes += entries[--first].length;
+        while (first > 0 && bytes + sparse.length(first - 1) <= this.#readAhead) {
+          bytes += sparse.length(--first);
         }
       } else {
-        while (last + 1 < this.#chunkCount && bytes + entries[last + 1].length <= this.#readAhead) {
-          bytes += entries[++last].length;
+        while (last + 1 < this.#chunkCount && bytes + sparse.length(last + 1) <= this.#readAhead) {
+          bytes += sparse.length(++last);
         }
       }
       span = this.#span = this.#table.readScanSpan(first, last);

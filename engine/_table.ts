@@ -15,12 +15,7 @@ import {
   decodeChunkIn,
   findInChunk,
 } from "./format/chunk_file.ts";
-import {
-  decodeSparseIndex,
-  encodeSparseIndex,
-  SparseIndex,
-  type SparseIndexEntry,
-} from "./format/sparse_index.ts";
+import { decodeSparseIndex, encodeSparseIndex, SparseIndex } from "./format/sparse_index.ts";
 import type { FileHandle, FileSystem } from "./fs/file_system.ts";
 import { joinPath } from "./fs/path.ts";
 import { compareBytes } from "./type_descriptor.ts";
@@ -272,10 +267,10 @@ export class TableReader {
     const sparse = this.sparse;
     const at = sparse.firstAtLeast(key);
     let value: Uint8Array | null | undefined;
-    if (at < sparse.entries.length) {
-      const e = sparse.entries[at];
-      const slot = this.#chunkSlot(at, e);
-      value = findInChunk(slot.bytes, key, this.#chunks.path, e.offset, e.length);
+    if (at < sparse.count) {
+      const offset = sparse.offset(at), length = sparse.length(at);
+      const slot = this.#chunkSlot(at, offset, length);
+      value = findInChunk(slot.bytes, key, this.#chunks.path, offset, length);
     }
     if (value === undefined && bloom) {
       this.#stats.bloomFalsePositives++;
@@ -285,7 +280,7 @@ export class TableReader {
   }
 
   /** Chunk number `at`, verified and undecoded, through the cache. */
-  #chunkSlot(at: number, e: SparseIndexEntry): ChunkSlot {
+  #chunkSlot(at: number, offset: number, length: number): ChunkSlot {
     const cacheKey = this.#cacheBase + at;
     const cached = this.#cache.get(cacheKey);
     if (cached) {
@@ -293,9 +288,9 @@ export class TableReader {
       return cached;
     }
     this.#stats.chunkCacheMisses++;
-    const slot = this.#cache.claim(e.length);
-    this.#chunks.readChunkInto(e.offset, e.length, slot.bytes);
-    this.#cache.insert(cacheKey, slot, e.length);
+    const slot = this.#cache.claim(length);
+    this.#chunks.readChunkInto(offset, length, slot.bytes);
+    this.#cache.insert(cacheKey, slot, length);
     return slot;
   }
 
@@ -305,16 +300,16 @@ export class TableReader {
    * push out the ones point lookups reuse.
    */
   readScanSpan(first: number, last: number): ScanSpan {
-    const entries = this.sparse.entries;
-    const offset = entries[first].offset;
-    const end = entries[last].offset + entries[last].length;
+    const sparse = this.sparse;
+    const offset = sparse.offset(first);
+    const end = sparse.offset(last) + sparse.length(last);
     return { first, last, offset, bytes: this.#chunks.readSpan(offset, end - offset) };
   }
 
   /** Chunk number `at` of `span`, verified and decoded; its values are views into the span. */
   decodeScanChunk(span: ScanSpan, at: number): Chunk {
-    const e = this.sparse.entries[at];
-    return decodeChunkIn(span.bytes, span.offset, e.offset, e.length, this.#chunks.path);
+    const sparse = this.sparse;
+    return decodeChunkIn(span.bytes, span.offset, sparse.offset(at), sparse.length(at), this.#chunks.path);
   }
 
   /** Every chunk in file order, bypassing the cache (verification and repair). */

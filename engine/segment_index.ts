@@ -1548,7 +1548,9 @@ export class SegmentIndex<K = string, V = string> {
     for (const meta of this.#tablesOf(seg)) {
       const reader = this.#acquireReader(meta);
       try {
-        consider(reader.sparse.entries.at(-1)?.lastKey);
+        const sparse = reader.sparse;
+        // A copy: it may become a segment bound, outliving the table.
+        if (sparse.count > 0) consider(sparse.lastKey(sparse.count - 1).slice());
       } finally {
         this.#releaseReader(meta.fileNo);
       }
@@ -1743,7 +1745,9 @@ export class SegmentIndex<K = string, V = string> {
     if (4 * main.entryCount < this.#tuning.segmentSplitKeyThreshold) return undefined;
     let last: Uint8Array | undefined;
     try {
-      last = reader.sparse.entries.at(-1)?.lastKey;
+      const sparse = reader.sparse;
+      // A copy: it becomes a segment bound, outliving the table.
+      last = sparse.count > 0 ? sparse.lastKey(sparse.count - 1).slice() : undefined;
       // Probing the key loads the filter too: a table kept as it is needs intact derived files.
       if (last === undefined || reader.get(new Probe(last)) === undefined) return undefined;
     } catch (e) {

@@ -92,7 +92,8 @@ export function decodeSparseIndex(bytes: Uint8Array, file: string): SparseIndex 
   if (crc32c(bytes, 0, FILE_HEADER_SIZE, bodyEnd) !== stored) {
     throw new CorruptionError(file, FILE_HEADER_SIZE, "sparse index checksum mismatch");
   }
-  const body = bytes.slice(FILE_HEADER_SIZE, bodyEnd);
+  // A view: the index packs what it keeps into its own arrays.
+  const body = bytes.subarray(FILE_HEADER_SIZE, bodyEnd);
   const reader = new ByteReader(body, { file, offset: FILE_HEADER_SIZE });
   const count = reader.varint();
   if (count > reader.remaining / MIN_ENTRY_SIZE) {
@@ -111,13 +112,28 @@ export function decodeSparseIndex(bytes: Uint8Array, file: string): SparseIndex 
   return new SparseIndex(entries);
 }
 
-/** The chunk boundaries of one chunk file, searchable by key. */
+/**
+ * The chunk boundaries of one chunk file, searchable by key.
+ *
+ * Held packed, not as one object per chunk: a loaded index keeps the
+ * sparse index of every table it reads, and at 10 million keys an object
+ * and a key view per chunk came to about 160 bytes of heap per chunk; the
+ * packed form takes the key bytes plus 36 bytes. Read it through
+ * {@linkcode SparseIndex.offset} and its siblings; `entries` and `entry`
+ * build objects on each call.
+ */
 export class SparseIndex {
-  readonly #entries: readonly SparseIndexEntry[];
+  readonly #count: number;
+  /** Every last key, back to back; key `i` is `#keys[#keyStarts[i], #keyStarts[i + 1])`. */
+  readonly #keys: Uint8Array;
+  readonly #keyStarts: Uint32Array;
+  readonly #offsets: Float64Array;
+  readonly #lengths: Float64Array;
+  readonly #entryCounts: Float64Array;
   /**
-   * The search runs mostly over these flat arrays rather than the scattered
-   * key arrays: every last key shares the prefix of the first and the last,
-   * so bytes `[common, common + 8)` of each, zero-padded and big-endian, as
+   * The search runs mostly over these flat arrays rather than the key
+   * bytes: every last key shares the prefix of the first and the last, so
+   * bytes `[common, common + 8)` of each, zero-padded and big-endian, as
    * two words, order the keys wherever they differ. Only equal words need
    * the whole keys compared.
    */
@@ -126,13 +142,31 @@ export class SparseIndex {
   readonly #low: Uint32Array;
 
   /**
-   * @param entries One entry per chunk, in file order. Kept, not copied: do not modify them afterwards.
+   * @param entries One entry per chunk, in file order. Copied: the index keeps none of them.
    * @throws {RangeError} If the entries are out of order, not contiguous, or hold bad numbers.
    */
   constructor(entries: readonly SparseIndexEntry[]) {
     checkEntries(entries);
-    this.#entries = entries;
     const n = entries.length;
+    this.#count = n;
+    let keyBytes = 0;
+    for (const e of entries) keyBytes += e.lastKey.length;
+    this.#keys = new Uint8Array(keyBytes);
+    this.#keyStarts = new Uint32Array(n + 1);
+    this.#offsets = new Float64Array(n);
+    this.#lengths = new Float64Array(n);
+    this.#entryCounts = new Float64Array(n);
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      const e = entries[i];
+      this.#keyStarts[i] = at;
+      this.#keys.set(e.lastKey, at);
+      at += e.lastKey.length;
+      this.#offsets[i] = e.offset;
+      this.#lengths[i] = e.length;
+      this.#entryCounts[i] = e.entryCount;
+    }
+    this.#keyStarts[n] = at;
     this.#common = n === 0 ? 0 : commonPrefixLength(entries[0].lastKey, entries[n - 1].lastKey);
     this.#high = new Uint32Array(n);
     this.#low = new Uint32Array(n);
@@ -142,9 +176,44 @@ export class SparseIndex {
     }
   }
 
-  /** All entries, in file order. */
-  get entries(): readonly SparseIndexEntry[] {
-    return this.#entries;
+  /** Number of chunks. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** File offset of chunk `i`'s header. */
+  offset(i: number): number {
+    return this.#offsets[i];
+  }
+
+  /** Bytes of chunk `i`, header included. */
+  length(i: number): number {
+    return this.#lengths[i];
+  }
+
+  /** Entries (tombstones included) in chunk `i`. */
+  entryCount(i: number): number {
+    return this.#entryCounts[i];
+  }
+
+  /** The greatest key in chunk `i`: a view into the index's memory, not to be modified. */
+  lastKey(i: number): Uint8Array {
+    return this.#keys.subarray(this.#keyStarts[i], this.#keyStarts[i + 1]);
+  }
+
+  /** Chunk `i` as a new entry object. */
+  entry(i: number): SparseIndexEntry {
+    return {
+      lastKey: this.lastKey(i),
+      offset: this.#offsets[i],
+      length: this.#lengths[i],
+      entryCount: this.#entryCounts[i],
+    };
+  }
+
+  /** All chunks as new entry objects, in file order (for verification; lookups use the accessors). */
+  get entries(): SparseIndexEntry[] {
+    return Array.from({ length: this.#count }, (_, i) => this.entry(i));
   }
 
   /**
@@ -167,7 +236,8 @@ export class SparseIndex {
    * ```
    */
   findChunk(key: Uint8Array): SparseIndexEntry | undefined {
-    return this.#entries[this.#firstAtLeast(key)];
+    const at = this.#firstAtLeast(key);
+    return at < this.#count ? this.entry(at) : undefined;
   }
 
   /**
@@ -181,31 +251,29 @@ export class SparseIndex {
     if (lo !== undefined && hi !== undefined && compareBytes(lo, hi) >= 0) return [];
     const start = lo === undefined ? 0 : this.#firstAtLeast(lo);
     // The chunk whose last key is the first ≥ hi may still hold keys below hi.
-    const end = hi === undefined
-      ? this.#entries.length
-      : Math.min(this.#firstAtLeast(hi) + 1, this.#entries.length);
-    return this.#entries.slice(start, end);
+    const end = hi === undefined ? this.#count : Math.min(this.#firstAtLeast(hi) + 1, this.#count);
+    const out: SparseIndexEntry[] = [];
+    for (let i = start; i < end; i++) out.push(this.entry(i));
+    return out;
   }
 
   /**
-   * Position of {@linkcode findChunk}'s chunk in `entries`: the first entry
-   * whose last key is ≥ `key`, or the entry count if none.
+   * Position of {@linkcode findChunk}'s chunk: the first chunk whose last
+   * key is ≥ `key`, or the chunk count if none.
    */
   firstAtLeast(key: Uint8Array): number {
     return this.#firstAtLeast(key);
   }
 
-  /** Index of the first entry whose last key is ≥ `key`, or the entry count if none. */
   #firstAtLeast(key: Uint8Array): number {
-    const entries = this.#entries;
-    const n = entries.length;
+    const n = this.#count;
     if (n === 0) return 0;
     // A key off the shared prefix is below or above every last key.
     const common = this.#common;
-    const first = entries[0].lastKey;
+    const keys = this.#keys;
     for (let i = 0; i < common; i++) {
-      if (i === key.length || key[i] < first[i]) return 0;
-      if (key[i] > first[i]) return n;
+      if (i === key.length || key[i] < keys[i]) return 0;
+      if (key[i] > keys[i]) return n;
     }
     const keyHigh = wordAt(key, common);
     const keyLow = wordAt(key, common + 4);
@@ -216,11 +284,24 @@ export class SparseIndex {
       const mid = (lo + hi) >>> 1;
       let c = high[mid] - keyHigh;
       if (c === 0) c = low[mid] - keyLow;
-      if (c === 0) c = compareBytes(entries[mid].lastKey, key);
+      if (c === 0) c = this.#compareLastKey(mid, key);
       if (c < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
+  }
+
+  /** Last key `i` compared with `key`, in unsigned byte order, without making a view. */
+  #compareLastKey(i: number, key: Uint8Array): number {
+    const keys = this.#keys;
+    const start = this.#keyStarts[i];
+    const length = this.#keyStarts[i + 1] - start;
+    const n = length < key.length ? length : key.length;
+    for (let j = 0; j < n; j++) {
+      const d = keys[start + j] - key[j];
+      if (d !== 0) return d;
+    }
+    return length - key.length;
   }
 }
 

@@ -136,7 +136,9 @@ describe("SparseIndex", () => {
     const { summary } = writeChunkFile(FIXTURE_ENTRIES, FIXTURE_OPTIONS);
     const index = new SparseIndex(summary.chunks);
     const expected = [0, 0, 0, 1, 1, 1, 2, 2, 2];
-    assertEquals(FIXTURE_ENTRIES.map((e) => summary.chunks.indexOf(index.findChunk(e.key)!)), expected);
+    const chunkOf = (key: Uint8Array) =>
+      summary.chunks.findIndex((c) => c.offset === index.findChunk(key)!.offset);
+    assertEquals(FIXTURE_ENTRIES.map((e) => chunkOf(e.key)), expected);
     assertEquals(index.findChunk(utf8("d")), undefined);
   });
 
@@ -153,6 +155,31 @@ describe("SparseIndex", () => {
       });
       assertEquals(new SparseIndex(entries).chunksInRange(lo, hi), expected);
     }));
+  });
+
+  it("holds its entries packed: the accessors give them back, and the given objects are not kept", () => {
+    fc.assert(
+      fc.property(arbitraryEntries(), fc.integer({ min: 1, max: 8 }), (chunkEntries, chunkKeyLimit) => {
+        const entries = writeChunkFile(chunkEntries, { chunkKeyLimit }).summary.chunks;
+        const given = structuredClone(entries);
+        const index = new SparseIndex(given);
+        for (const e of given) {
+          e.lastKey.fill(0);
+          e.offset = -1;
+        }
+        assertEquals(index.count, entries.length);
+        assertEquals(index.entries, entries);
+        entries.forEach((e, i) => {
+          assertEquals(index.lastKey(i), e.lastKey);
+          assertEquals([index.offset(i), index.length(i), index.entryCount(i)], [
+            e.offset,
+            e.length,
+            e.entryCount,
+          ]);
+          assertEquals(index.entry(i), e);
+        });
+      }),
+    );
   });
 
   it("chunksInRange() with no bounds returns every chunk", () => {
