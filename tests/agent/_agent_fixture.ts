@@ -193,10 +193,16 @@ export function assertAudited(
   assertEquals(intent.bodySha256, last.bodySha256);
 }
 
-/** Polls until `condition` holds (at most ~2 s). */
+/**
+ * Polls every 5 ms until `condition` holds. The bound only stops a hang: it
+ * is 30 s because what it waits for (a request crossing a real socket, TLS
+ * included) can take seconds on a loaded CI machine, and a tight bound would
+ * fail a correct agent there. A condition that holds returns at once.
+ */
 export async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
-  assert(condition(), "condition not reached in time");
+  const deadline = performance.now() + 30_000;
+  while (!condition() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  assert(condition(), "condition not reached within 30 s");
 }
 
 /** What ran on the fixture's two indexes: the agent's calls, the engine's request counters, the revisions. */

@@ -57,7 +57,8 @@ Deno.test({
       const page = await signedInPage(browser, fleet, errors);
       await eventually(
         async () => await page.locator('table[data-table="nodes"] tr[data-state="UNKNOWN"]').count() === 0,
-        10_000,
+        // The hanging node leaves UNKNOWN after requestTimeoutMs (3 s); generous for a loaded machine.
+        30_000,
         "every node polled",
       );
 

@@ -11,6 +11,7 @@ import type { Page } from "playwright-core";
 import {
   eventually,
   launchBrowser,
+  settles,
   signedInPage,
   startAgent,
   startFleet,
@@ -53,8 +54,12 @@ Deno.test({
         assertMatch(lastSeen, /ago|just now/);
         const stale = page.locator('table[data-table="indexes"] tr[data-node-id="alpha"]').first();
         assertMatch(await stale.innerText(), /last known/);
-        const reachable = await page.locator('[data-total="reachable"] [data-field="value"]').innerText();
-        assertEquals(reachable, "2 of 6");
+        // beta and gamma answer from this process: on a loaded machine one of their polls may time out for
+        // a round, so the total is read until it settles.
+        await settles(async () => {
+          const reachable = await page.locator('[data-total="reachable"] [data-field="value"]').innerText();
+          assertEquals(reachable, "2 of 6");
+        }, BOUND_MS);
         await fleet.alpha.start();
         await waitState(page, "alpha", "UP");
         assertEquals(await page.locator('tr[data-node-id="alpha"] [data-field="reason"]').count(), 0);
