@@ -12,6 +12,17 @@
  * stays bounded by the limit as with exact-size arrays: at most a quarter
  * (plus 128 bytes) above the chunks' own bytes, a sixteenth for new ones.
  *
+ * Filling the cache still allocated one array per slot, which was a tenth of
+ * a cold run; so while the cache grows to a size it never had, buffers are
+ * cut from 128 KiB slabs (views into one `ArrayBuffer`), and only buffers
+ * needed later (a chunk that fits no evicted buffer, or growth again after
+ * the limit was lowered) are arrays of their own. A slab is freed only with
+ * its last buffer, so a slab buffer that is dropped keeps its bytes until its
+ * neighbours go too: on top of the bound above, at most the slab buffers ever
+ * cut, which are one per slot of the largest size the cache reached (and one
+ * claimed but not inserted), plus an eighth of the slabs for their ends. With chunks of similar size no buffer is dropped and
+ * the slabs are exactly the cache's buffers.
+ *
  * Because slots are reused, bytes read from a slot are valid only until the
  * next call that can evict (`claim`); copy what must live longer.
  *
@@ -22,6 +33,10 @@
 const HEADROOM = 64;
 /** A reused buffer may exceed its chunk by a quarter plus this much. */
 const REUSE_SLACK = 128;
+/** Bytes of one slab. */
+const SLAB_BYTES = 128 * 1024;
+/** Larger buffers are never cut from a slab, so a slab's unused end is at most an eighth of it. */
+const SLAB_MAX_BUFFER = SLAB_BYTES / 8;
 
 /** One cached chunk: `bytes[0, length)` is the chunk, header included. */
 export class ChunkSlot {
@@ -44,6 +59,11 @@ export class ChunkCache {
   #newest: ChunkSlot | null = null;
   #oldest: ChunkSlot | null = null;
   #bytes = 0;
+  /** The slab new buffers are cut from, and how much of it is cut. */
+  #slab = new ArrayBuffer(0);
+  #slabUsed = 0;
+  /** Buffers ever cut from slabs: only a cache larger than this cuts more, which bounds the slabs. */
+  #slabBuffers = 0;
   /** Entries removed to respect the limit, since construction. */
   evictions = 0;
 
@@ -98,7 +118,19 @@ export class ChunkCache {
       const capacity = slot.bytes.length;
       if (capacity >= length && capacity <= length + (length >>> 2) + REUSE_SLACK) return slot;
     }
-    return new ChunkSlot(new Uint8Array(length + (length >>> 4) + HEADROOM));
+    return new ChunkSlot(this.#newBuffer(length + (length >>> 4) + HEADROOM));
+  }
+
+  #newBuffer(size: number): Uint8Array {
+    if (size > SLAB_MAX_BUFFER || this.#slabBuffers > this.#slots.size) return new Uint8Array(size);
+    if (this.#slabUsed + size > this.#slab.byteLength) {
+      this.#slab = new ArrayBuffer(SLAB_BYTES);
+      this.#slabUsed = 0;
+    }
+    const buffer = new Uint8Array(this.#slab, this.#slabUsed, size);
+    this.#slabUsed += size;
+    this.#slabBuffers++;
+    return buffer;
   }
 
   /** Caches a claimed slot holding `length` bytes of the chunk under `key`. */

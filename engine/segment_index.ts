@@ -99,6 +99,7 @@ import {
   compareBytes,
   descriptorByName,
   encodeKey,
+  encodeLookupKey,
   encodeValue,
   STRING,
   type TypeDescriptor,
@@ -763,7 +764,8 @@ export class SegmentIndex<K = string, V = string> {
   /** The value stored for `key`, or `undefined` if there is none. */
   get(key: K): V | undefined {
     this.#checkReady();
-    const kb = encodeKey(this.#keyType, key);
+    // Nothing on the read path keeps the key: the write caches are probed with a copy (keyString).
+    const kb = encodeLookupKey(this.#keyType, key);
     if (this.#recording) {
       this.#counts.gets++;
       if (--this.#getSample === 0) {

@@ -60,6 +60,44 @@ describe("ChunkCache", () => {
     assertEquals([cache.peek(3)?.length, cache.peek(4)?.length], [50, 70]);
   });
 
+  it("cuts the buffers of a growing cache from shared slabs without overlap, and no more once full", () => {
+    const cache = new ChunkCache(100);
+    const slots: ChunkSlot[] = [];
+    for (let k = 0; k < 100; k++) slots.push(put(cache, k, 4000 + k, k));
+    // 128 KiB slabs hold 30 buffers of about 4.3 KiB: the first 30 share one.
+    assertStrictEquals(slots[29].bytes.buffer, slots[0].bytes.buffer);
+    assert(slots[30].bytes.buffer !== slots[0].bytes.buffer);
+    assertEquals(new Set(slots.map((s) => s.bytes.buffer)).size, 4);
+    for (const [k, slot] of slots.entries()) {
+      assertEquals(slot.bytes.subarray(0, slot.length).every((b) => b === k), true, `chunk ${k}`);
+    }
+    for (const slab of new Set(slots.map((s) => s.bytes.buffer))) {
+      const views = slots.map((s) => s.bytes).filter((b) => b.buffer === slab);
+      views.sort((a, b) => a.byteOffset - b.byteOffset);
+      for (let i = 1; i < views.length; i++) {
+        assert(views[i - 1].byteOffset + views[i - 1].byteLength <= views[i].byteOffset);
+      }
+    }
+    // Full: a chunk that fits no evicted buffer gets an array of its own, so slabs stop growing.
+    const big = put(cache, 100, 8000);
+    assertEquals([big.bytes.byteOffset, big.bytes.buffer.byteLength], [0, big.bytes.length]);
+    // So does one a slab would hardly hold.
+    const huge = new ChunkCache(2).claim(20_000);
+    assertEquals(huge.bytes.buffer.byteLength, huge.bytes.length);
+  });
+
+  it("cuts no more slab buffers than the largest size the cache reached", () => {
+    const cache = new ChunkCache(4);
+    for (let k = 1; k <= 4; k++) put(cache, k, 1000);
+    cache.limit = 1;
+    cache.limit = 4;
+    const regrown = [put(cache, 5, 1000), put(cache, 6, 1000), put(cache, 7, 1000)];
+    for (const slot of regrown) assertEquals(slot.bytes.buffer.byteLength, slot.bytes.length);
+    const grown = new ChunkCache(8);
+    for (let k = 1; k <= 4; k++) put(grown, k, 1000);
+    assertEquals(put(grown, 5, 1000).bytes.buffer.byteLength, 128 * 1024);
+  });
+
   it("keeps at most `limit` chunks in buffers at most a quarter over their bytes, under any use", () => {
     fc.assert(
       fc.property(

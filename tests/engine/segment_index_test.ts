@@ -401,6 +401,59 @@ describe("SegmentIndex lifecycle", () => {
   });
 });
 
+describe("SegmentIndex lookup keys", () => {
+  it("a get() of a key as long as a stored one leaves the stored key and a range's bounds intact", async () => {
+    const { index } = await memIndex(SMALL);
+    const written = [index.put("key-1", "v1"), index.batch([{ type: "put", key: "key-3", value: "v3" }])];
+    const it = index.range({ gte: "key-1", lte: "key-3" });
+    assertEquals([index.get("key-2"), index.get("key-4"), index.get("key-1")], [undefined, undefined, "v1"]);
+    assertEquals([...it], [["key-1", "v1"], ["key-3", "v3"]]);
+    await index.flush();
+    assertEquals(index.get("key-9"), undefined);
+    assertEquals([...index.range()], [["key-1", "v1"], ["key-3", "v3"]]);
+    await Promise.all(written);
+    await index.close();
+  });
+
+  it("stores and finds non-ASCII and astral keys in the write cache, on disk and after reopening", async () => {
+    const { fs, index } = await memIndex(SMALL);
+    const keys = [
+      "é",
+      "ключ-1",
+      "漢字",
+      "😀",
+      "a\u{10FFFF}b",
+      "é".repeat(70),
+      "😀".repeat(33),
+      "z".repeat(64),
+    ];
+    for (const [i, k] of keys.entries()) index.put(k, `v${i}`);
+    const check = (ix: SegmentIndex<string, string>) => {
+      for (const [i, k] of keys.entries()) assertEquals(ix.get(k), `v${i}`, k);
+      for (const k of ["e", "ключ-2", "漢", "😁", "é".repeat(69), "😀".repeat(32)]) {
+        assertEquals(ix.get(k), undefined, k);
+      }
+      assertThrows(() => ix.get("a\uD800"), TypeError, "lone surrogate U+D800 at index 1");
+      assertThrows(() => ix.get("x".repeat(MAX_KEY_BYTES + 1)), RangeError, "maximum");
+    };
+    check(index);
+    await index.compact();
+    check(index);
+    await index.close();
+    const reopened = await SegmentIndex.open<string, string>("/db", { fs });
+    check(reopened);
+    assertEquals([...reopened.range()].map(([k]) => k), [...keys].sort((a, b) => compareUtf8(a, b)));
+    await reopened.close();
+  });
+});
+
+/** Order of STRING keys: UTF-8 bytes, which is code point order. */
+function compareUtf8(a: string, b: string): number {
+  const [x, y] = [new TextEncoder().encode(a), new TextEncoder().encode(b)];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}
+
 describe("SegmentIndex bad input", () => {
   it("rejects wrong types, null, undefined and oversize keys, leaving the index unchanged", async () => {
     const { index } = await memIndex();

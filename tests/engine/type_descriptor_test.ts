@@ -8,6 +8,7 @@ import {
   compareBytes,
   descriptorByName,
   encodeKey,
+  encodeLookupKey,
   encodeValue,
   FLOAT64,
   INT32,
@@ -621,6 +622,83 @@ describe("encodeKey() and encodeValue()", () => {
     assertEquals(encodeKey(FLOAT64, -0), FLOAT64.encode(-0));
     assertEquals(encodeKey(BYTES, bytes(1)), bytes(1));
     assertEquals(encodeValue(JSON_VALUE, { a: [1] }), utf8('{"a":[1]}'));
+  });
+});
+
+describe("encodeLookupKey()", () => {
+  /** The message `fn` throws, with its class. */
+  function thrown(fn: () => unknown): string {
+    try {
+      fn();
+    } catch (e) {
+      return `${(e as Error).name}: ${(e as Error).message}`;
+    }
+    return "nothing";
+  }
+
+  it("gives encodeKey()'s bytes for ASCII, non-ASCII and astral keys, short and long", () => {
+    const keys = [
+      "",
+      "key-000000000042",
+      "é",
+      "naïve-ключ",
+      "漢字",
+      "😀",
+      "a😀b\u{10FFFF}",
+      "\u0080\u07FF\u0800\uFFFF",
+    ];
+    keys.push(
+      "x".repeat(64),
+      "é".repeat(64),
+      "😀".repeat(32),
+      "x".repeat(65),
+      "é".repeat(65),
+      "😀".repeat(40),
+    );
+    for (const key of keys) assertEquals(encodeLookupKey(STRING, key), encodeKey(STRING, key), key);
+  });
+
+  it("throws what encodeKey() throws: lone surrogates, wrong types, keys over MAX_KEY_BYTES", () => {
+    const bad: unknown[] = [
+      "\uD800",
+      "a\uDC00b",
+      "😀\uDE00",
+      "x\uDBFF",
+      "y".repeat(70) + "\uD800",
+      42,
+      null,
+      undefined,
+    ];
+    bad.push(new String("x"), "x".repeat(MAX_KEY_BYTES + 1));
+    for (const key of bad) {
+      const expected = thrown(() => encodeKey(STRING, key));
+      assert(expected !== "nothing");
+      assertEquals(thrown(() => encodeLookupKey(STRING, key)), expected);
+    }
+  });
+
+  it("matches encodeKey() on arbitrary UTF-16, lone surrogates included", () => {
+    const unit = fc.oneof(
+      fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)),
+      fc.string({ unit: "binary", minLength: 1, maxLength: 1 }),
+      fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 1 }),
+    );
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 70 }), (key) => {
+        assertEquals(thrown(() => encodeLookupKey(STRING, key)), thrown(() => encodeKey(STRING, key)));
+        if (key.isWellFormed()) assertEquals(encodeLookupKey(STRING, key), encodeKey(STRING, key));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("reuses memory for a STRING key of the same encoded length, and a new array for other types", () => {
+    const first = encodeLookupKey(STRING, "key-1");
+    assertStrictEquals(encodeLookupKey(STRING, "key-2"), first);
+    assertEquals(first, utf8("key-2"));
+    assert(encodeLookupKey(STRING, "é") !== first);
+    assert(encodeLookupKey(INT32, 1) !== encodeLookupKey(INT32, 1));
+    assertEquals(encodeLookupKey(INT64, -1n), INT64.encode(-1n));
   });
 });
 
