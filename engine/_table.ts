@@ -14,6 +14,7 @@ import {
   ChunkFileWriter,
   decodeChunkIn,
   findInChunk,
+  type KeyArena,
 } from "./format/chunk_file.ts";
 import {
   decodeSparseIndex,
@@ -298,10 +299,10 @@ export class TableReader {
     return { first, last, offset, bytes: this.#chunks.readSpan(offset, end - offset) };
   }
 
-  /** Chunk number `at` of `span`, verified and decoded; its values are views into the span. */
-  decodeScanChunk(span: ScanSpan, at: number): Chunk {
+  /** Chunk number `at` of `span`, verified and decoded; its values are views into the span, its keys into `arena`. */
+  decodeScanChunk(span: ScanSpan, at: number, arena: KeyArena): Chunk {
     const e = this.sparse.entries[at];
-    return decodeChunkIn(span.bytes, span.offset, e.offset, e.length, this.#chunks.path);
+    return decodeChunkIn(span.bytes, span.offset, e.offset, e.length, this.#chunks.path, arena);
   }
 
   /** Every chunk in file order, bypassing the cache (verification and repair). */
