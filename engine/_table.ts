@@ -14,6 +14,7 @@ import {
   ChunkFileWriter,
   decodeChunkIn,
   findInChunk,
+  type KeyArena,
 } from "./format/chunk_file.ts";
 import { decodeSparseIndex, encodeSparseIndex, SparseIndex } from "./format/sparse_index.ts";
 import type { FileHandle, FileSystem } from "./fs/file_system.ts";
@@ -306,10 +307,17 @@ export class TableReader {
     return { first, last, offset, bytes: this.#chunks.readSpan(offset, end - offset) };
   }
 
-  /** Chunk number `at` of `span`, verified and decoded; its values are views into the span. */
-  decodeScanChunk(span: ScanSpan, at: number): Chunk {
+  /** Chunk number `at` of `span`, verified and decoded; its values are views into the span, its keys into `arena`. */
+  decodeScanChunk(span: ScanSpan, at: number, arena: KeyArena): Chunk {
     const sparse = this.sparse;
-    return decodeChunkIn(span.bytes, span.offset, sparse.offset(at), sparse.length(at), this.#chunks.path);
+    return decodeChunkIn(
+      span.bytes,
+      span.offset,
+      sparse.offset(at),
+      sparse.length(at),
+      this.#chunks.path,
+      arena,
+    );
   }
 
   /** Every chunk in file order, bypassing the cache (verification and repair). */

@@ -2177,6 +2177,7 @@ export class RangeIterator<K, V> implements IterableIterator<[K, V]> {
 
   #open(snapshot: SegmentSnapshot): Cursor {
     const start = this.#reverse ? this.#upper : this.#lower;
+    const end = this.#reverse ? this.#lower : this.#upper;
     const { segment, version, activeLayer } = snapshot;
     const cursors: Cursor[] = [];
     if (activeLayer) cursors.push(new ArrayCursor(activeLayer.sorted(), start, this.#reverse));
@@ -2188,7 +2189,7 @@ export class RangeIterator<K, V> implements IterableIterator<[K, V]> {
     for (const meta of tables) {
       const reader = this.#host.acquire(meta, segment);
       this.#held.push(meta.fileNo);
-      cursors.push(new TableCursor(reader, start, this.#reverse));
+      cursors.push(new TableCursor(reader, start, this.#reverse, this.#remaining, end));
     }
     return cursors.length === 1 ? cursors[0] : new MergeCursor(cursors, this.#reverse, false);
   }
