@@ -12,7 +12,7 @@
 import { ClosedError } from "./errors.ts";
 import type { FileHandle } from "./fs/file_system.ts";
 import type { TableBuilder, TableMeta } from "./_table.ts";
-import { compareBytes, encodeKey, encodeValue, type TypeDescriptor } from "./type_descriptor.ts";
+import { compareBytes, encodeCopiedValue, encodeLookupKey, type TypeDescriptor } from "./type_descriptor.ts";
 
 /** A finished table of a load, with the keys that bound it. */
 export interface LoadedTable {
@@ -103,8 +103,9 @@ export class BulkLoader<K, V> {
   add(key: K, value: V): void {
     if (this.#state !== "open") throw new ClosedError(`Bulk load is ${this.#state}; add() needs an open one`);
     this.#host.check();
-    const kb = encodeKey(this.#host.keyType(), key);
-    const vb = encodeValue(this.#host.valueType(), value);
+    // Reused memory: the table builder copies both before the next add.
+    const kb = encodeLookupKey(this.#host.keyType(), key);
+    const vb = encodeCopiedValue(this.#host.valueType(), value);
     let builder = this.#builder;
     if (builder === undefined) {
       const previous = this.#tables.at(-1);

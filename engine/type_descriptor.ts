@@ -400,10 +400,10 @@ function utf8Write(text: string, out: Uint8Array): Uint8Array {
  * shared buffer is itself a typed-array allocation.
  */
 const LOOKUP_KEYS: Uint8Array[] = [];
-
-function lookupArray(length: number): Uint8Array {
-  return LOOKUP_KEYS[length] ??= new Uint8Array(length);
-}
+/** The same for values that are copied at once (a bulk load's); apart, so a key and its value never share one. */
+const COPIED_VALUES: Uint8Array[] = [];
+/** Longest string value encoded into reused memory: at most 256 arrays of up to 768 bytes. */
+const COPIED_VALUE_MAX_UNITS = 256;
 
 /**
  * {@linkcode encodeKey} for a key that is only looked up: the result may be
@@ -422,12 +422,38 @@ export function encodeLookupKey<K>(descriptor: TypeDescriptor<K>, key: unknown):
   if (descriptor !== STRING || typeof key !== "string" || key.length > HAND_ENCODE_MAX_UNITS) {
     return encodeKey(descriptor, key);
   }
-  const units = key.length;
-  // Keys are mostly ASCII: copy while checking, and size the text only when a unit is not.
-  const ascii = lookupArray(units);
+  return utf8EncodeReused(key, LOOKUP_KEYS);
+}
+
+/**
+ * {@linkcode encodeValue} for a value the caller copies before the next call
+ * (a bulk load writes it into its chunk at once): the same checks, errors
+ * and bytes, in reused memory for {@linkcode STRING} values of up to 256
+ * code units (never over {@linkcode MAX_VALUE_BYTES}), a new array otherwise.
+ *
+ * @typeParam V The value type.
+ * @param descriptor The index's value descriptor.
+ * @param value The value from the caller, not yet checked.
+ * @returns The encoded value, valid until the next call.
+ */
+export function encodeCopiedValue<V>(descriptor: TypeDescriptor<V>, value: unknown): Uint8Array {
+  if (descriptor !== STRING || typeof value !== "string" || value.length > COPIED_VALUE_MAX_UNITS) {
+    return encodeValue(descriptor, value);
+  }
+  return utf8EncodeReused(value, COPIED_VALUES);
+}
+
+/** The UTF-8 of `text` in `pool`'s array of its length, made on first use; throws `TypeError` on a lone surrogate. */
+function utf8EncodeReused(text: string, pool: Uint8Array[]): Uint8Array {
+  const units = text.length;
+  // Text is mostly ASCII: copy while checking, and size the text only when a unit is not.
+  const ascii = pool[units] ??= new Uint8Array(units);
   for (let i = 0; i < units; i++) {
-    const unit = key.charCodeAt(i);
-    if (unit >= 0x80) return utf8Write(key, lookupArray(utf8Size(key)));
+    const unit = text.charCodeAt(i);
+    if (unit >= 0x80) {
+      const size = utf8Size(text);
+      return utf8Write(text, pool[size] ??= new Uint8Array(size));
+    }
     ascii[i] = unit;
   }
   return ascii;

@@ -105,6 +105,34 @@ describe("SegmentIndex.bulkLoad()", () => {
     await index.close();
   });
 
+  it("encodes keys and values of any text exactly, in reused memory, and rejects lone surrogates", async () => {
+    const { fs, index } = await create();
+    const loader = index.bulkLoad();
+    // Same lengths in a row, ASCII and not, short and past the reused-memory bound of 256 units.
+    const loaded: [string, string][] = [
+      ["a-0001", "x".repeat(7)],
+      ["a-0002", "é".repeat(7)],
+      ["a-0003", "😀 ok!!"],
+      ["a-0004", "z".repeat(7)],
+      ["a-é005", "漢".repeat(300)],
+      ["a-😀06", "y".repeat(256)],
+      ["a-😀07", "w".repeat(257)],
+    ];
+    for (const [k, v] of loaded) loader.add(k, v);
+    assertThrows(() => loader.add("a-😀08", "bad \uD800"), TypeError, "lone surrogate");
+    assertThrows(() => loader.add("a-\uDC00", "bad key"), TypeError, "lone surrogate");
+    loader.add("a-😀09", "after");
+    await loader.commit();
+    loaded.push(["a-😀09", "after"]);
+    // Code point order: "0" < "é" < "😀".
+    assertEquals([...index.range()], loaded);
+    for (const [k, v] of loaded) assertEquals(index.get(k), v);
+    await index.close();
+    const again = await SegmentIndex.open<string, string>(DIR, { fs });
+    assertEquals([...again.range()], loaded);
+    await again.close();
+  });
+
   it("fails the commit with nothing loaded when a write reaches the load's range meanwhile", async () => {
     const { fs, index } = await create();
     for (const [k, v] of entries(0, 50, "a")) await index.put(k, v);

@@ -7,6 +7,7 @@ import {
   BYTES,
   compareBytes,
   descriptorByName,
+  encodeCopiedValue,
   encodeKey,
   encodeLookupKey,
   encodeValue,
@@ -625,81 +626,102 @@ describe("encodeKey() and encodeValue()", () => {
   });
 });
 
-describe("encodeLookupKey()", () => {
-  /** The message `fn` throws, with its class. */
-  function thrown(fn: () => unknown): string {
-    try {
-      fn();
-    } catch (e) {
-      return `${(e as Error).name}: ${(e as Error).message}`;
+/** The encoders into reused memory, each against the encoder it stands in for. */
+const REUSED_ENCODERS = [
+  { name: "encodeLookupKey", reused: encodeLookupKey, plain: encodeKey, units: 64, maxBytes: MAX_KEY_BYTES },
+  {
+    name: "encodeCopiedValue",
+    reused: encodeCopiedValue,
+    plain: encodeValue,
+    units: 256,
+    maxBytes: MAX_VALUE_BYTES,
+  },
+] as const;
+
+for (const { name, reused, plain, units, maxBytes } of REUSED_ENCODERS) {
+  describe(`${name}()`, () => {
+    /** The message `fn` throws, with its class. */
+    function thrown(fn: () => unknown): string {
+      try {
+        fn();
+      } catch (e) {
+        return `${(e as Error).name}: ${(e as Error).message}`;
+      }
+      return "nothing";
     }
-    return "nothing";
-  }
 
-  it("gives encodeKey()'s bytes for ASCII, non-ASCII and astral keys, short and long", () => {
-    const keys = [
-      "",
-      "key-000000000042",
-      "é",
-      "naïve-ключ",
-      "漢字",
-      "😀",
-      "a😀b\u{10FFFF}",
-      "\u0080\u07FF\u0800\uFFFF",
-    ];
-    keys.push(
-      "x".repeat(64),
-      "é".repeat(64),
-      "😀".repeat(32),
-      "x".repeat(65),
-      "é".repeat(65),
-      "😀".repeat(40),
-    );
-    for (const key of keys) assertEquals(encodeLookupKey(STRING, key), encodeKey(STRING, key), key);
-  });
+    it(`gives ${plain.name}()'s bytes for ASCII, non-ASCII and astral text, short and long`, () => {
+      const texts = [
+        "",
+        "key-000000000042",
+        "é",
+        "naïve-ключ",
+        "漢字",
+        "😀",
+        "a😀b\u{10FFFF}",
+        "\u0080\u07FF\u0800\uFFFF",
+      ];
+      texts.push(
+        "x".repeat(units),
+        "é".repeat(units),
+        "😀".repeat(units / 2),
+        "x".repeat(units + 1),
+        "é".repeat(units + 1),
+        "😀".repeat(units / 2 + 8),
+      );
+      for (const text of texts) assertEquals(reused(STRING, text), plain(STRING, text), text);
+    });
 
-  it("throws what encodeKey() throws: lone surrogates, wrong types, keys over MAX_KEY_BYTES", () => {
-    const bad: unknown[] = [
-      "\uD800",
-      "a\uDC00b",
-      "😀\uDE00",
-      "x\uDBFF",
-      "y".repeat(70) + "\uD800",
-      42,
-      null,
-      undefined,
-    ];
-    bad.push(new String("x"), "x".repeat(MAX_KEY_BYTES + 1));
-    for (const key of bad) {
-      const expected = thrown(() => encodeKey(STRING, key));
-      assert(expected !== "nothing");
-      assertEquals(thrown(() => encodeLookupKey(STRING, key)), expected);
-    }
-  });
+    it(`throws what ${plain.name}() throws: lone surrogates, wrong types, text over its byte limit`, () => {
+      const bad: unknown[] = [
+        "\uD800",
+        "a\uDC00b",
+        "😀\uDE00",
+        "x\uDBFF",
+        "y".repeat(units + 6) + "\uD800",
+        42,
+        null,
+        undefined,
+      ];
+      bad.push(new String("x"), "x".repeat(maxBytes + 1));
+      for (const text of bad) {
+        const expected = thrown(() => plain(STRING, text));
+        assert(expected !== "nothing");
+        assertEquals(thrown(() => reused(STRING, text)), expected);
+      }
+    });
 
-  it("matches encodeKey() on arbitrary UTF-16, lone surrogates included", () => {
-    const unit = fc.oneof(
-      fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)),
-      fc.string({ unit: "binary", minLength: 1, maxLength: 1 }),
-      fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 1 }),
-    );
-    fc.assert(
-      fc.property(fc.string({ unit, maxLength: 70 }), (key) => {
-        assertEquals(thrown(() => encodeLookupKey(STRING, key)), thrown(() => encodeKey(STRING, key)));
-        if (key.isWellFormed()) assertEquals(encodeLookupKey(STRING, key), encodeKey(STRING, key));
-      }),
-      { numRuns: 500 },
-    );
-  });
+    it(`matches ${plain.name}() on arbitrary UTF-16, lone surrogates included`, () => {
+      const unit = fc.oneof(
+        fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)),
+        fc.string({ unit: "binary", minLength: 1, maxLength: 1 }),
+        fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 1 }),
+      );
+      fc.assert(
+        fc.property(fc.string({ unit, maxLength: units + 6 }), (text) => {
+          assertEquals(thrown(() => reused(STRING, text)), thrown(() => plain(STRING, text)));
+          if (text.isWellFormed()) assertEquals(reused(STRING, text), plain(STRING, text));
+        }),
+        { numRuns: 500 },
+      );
+    });
 
-  it("reuses memory for a STRING key of the same encoded length, and a new array for other types", () => {
-    const first = encodeLookupKey(STRING, "key-1");
-    assertStrictEquals(encodeLookupKey(STRING, "key-2"), first);
-    assertEquals(first, utf8("key-2"));
-    assert(encodeLookupKey(STRING, "é") !== first);
-    assert(encodeLookupKey(INT32, 1) !== encodeLookupKey(INT32, 1));
-    assertEquals(encodeLookupKey(INT64, -1n), INT64.encode(-1n));
+    it("reuses memory for STRING text of the same encoded length, and a new array for other types", () => {
+      const first = reused(STRING, "key-1");
+      assertStrictEquals(reused(STRING, "key-2"), first);
+      assertEquals(first, utf8("key-2"));
+      assert(reused(STRING, "é") !== first);
+      assert(reused(INT32, 1) !== reused(INT32, 1));
+      assertEquals(reused(INT64, -1n), INT64.encode(-1n));
+    });
   });
+}
+
+it("encodeLookupKey() and encodeCopiedValue() never hand out the same memory", () => {
+  const key = encodeLookupKey(STRING, "same-length");
+  const value = encodeCopiedValue(STRING, "other-value");
+  assert(key !== value);
+  assertEquals([key, value], [utf8("same-length"), utf8("other-value")]);
 });
 
 describe("descriptor checks and lookup", () => {
