@@ -7,7 +7,8 @@
  */
 import type { Entry, ScanSpan, TableReader } from "./_table.ts";
 import { lowerBound } from "./_table.ts";
-import { type Chunk, KeyArena } from "./format/chunk_file.ts";
+import { type Chunk, CHUNK_HEADER_SIZE, KeyArena } from "./format/chunk_file.ts";
+import type { TextRuns } from "./_text_runs.ts";
 import { compareBytes } from "./type_descriptor.ts";
 
 /** Where a cursor starts: the first key ≥ `key` (> when exclusive), or the last ≤ (<) in reverse. */
@@ -87,6 +88,7 @@ export class TableCursor implements Cursor {
   /** The chunk past which (in the cursor's direction) no key is within the caller's end bound. */
   readonly #stop: number;
   readonly #arena = new KeyArena(true);
+  readonly #runs: TextRuns | undefined;
   #keys: Uint8Array[] = [];
   #values: (Uint8Array | undefined)[] = [];
   #i = 0;
@@ -95,6 +97,7 @@ export class TableCursor implements Cursor {
   /**
    * @param limit Entries the caller expects to take, if it knows.
    * @param end Where the caller stops: the upper bound forwards, the lower one in reverse.
+   * @param runs Told of each chunk's payload as it is decoded, for its values' strings.
    */
   constructor(
     table: TableReader,
@@ -102,8 +105,10 @@ export class TableCursor implements Cursor {
     reverse: boolean,
     limit = Infinity,
     end?: StartBound,
+    runs?: TextRuns,
   ) {
     this.#table = table;
+    this.#runs = runs;
     this.#reverse = reverse;
     this.#wanted = limit;
     const sparse = table.sparse;
@@ -177,6 +182,11 @@ export class TableCursor implements Cursor {
       this.#wanted = Infinity;
     }
     const chunk = this.#table.decodeScanChunk(span, at, this.#arena);
+    if (this.#runs) {
+      const sparse = this.#table.sparse;
+      const start = sparse.offset(at) - span.offset;
+      this.#runs.register(span.bytes, start + CHUNK_HEADER_SIZE, start + sparse.length(at));
+    }
     this.#keys = chunk.keys;
     this.#values = chunk.values;
   }

@@ -59,6 +59,7 @@ import {
   TableReader,
 } from "./_table.ts";
 import { checkAndRepair } from "./_consistency.ts";
+import { TextRuns } from "./_text_runs.ts";
 import { BulkLoader, type BulkLoadHost, type LoadedTable } from "./bulk_loader.ts";
 import { Histogram } from "./_histogram.ts";
 import { deepFreeze, type MetricsSnapshot, type SegmentMetrics } from "./metrics.ts";
@@ -2072,6 +2073,8 @@ export class RangeIterator<K, V> implements IterableIterator<[K, V]> {
   #at = 0;
   /** The open segment's sources, merged unless there is only one. */
   #cursor: Cursor | undefined;
+  /** For {@linkcode STRING} values: their chunks' text, decoded a chunk at a time. */
+  readonly #runs: TextRuns | undefined;
   #held: number[] = [];
   #done = false;
   /** Table files the snapshot may read; they are kept on disk until the iterator closes. */
@@ -2089,6 +2092,9 @@ export class RangeIterator<K, V> implements IterableIterator<[K, V]> {
     this.#host = host;
     this.#keyType = host.keyType();
     this.#valueType = host.valueType();
+    if ((this.#valueType as TypeDescriptor<unknown>) === STRING) {
+      this.#runs = new TextRuns((bytes) => STRING.decode(bytes));
+    }
     this.#segments = segments;
     this.#lower = lower;
     this.#upper = upper;
@@ -2122,7 +2128,8 @@ export class RangeIterator<K, V> implements IterableIterator<[K, V]> {
         return { done: true, value: undefined };
       }
       if (--this.#remaining <= 0) this.close();
-      return { done: false, value: [this.#keyType.decode(entry.key), this.#valueType.decode(entry.value!)] };
+      const value = this.#runs ? this.#runs.decode(entry.value!) : this.#valueType.decode(entry.value!);
+      return { done: false, value: [this.#keyType.decode(entry.key), value as V] };
     } catch (e) {
       this.close();
       throw e;
@@ -2189,7 +2196,7 @@ export class RangeIterator<K, V> implements IterableIterator<[K, V]> {
     for (const meta of tables) {
       const reader = this.#host.acquire(meta, segment);
       this.#held.push(meta.fileNo);
-      cursors.push(new TableCursor(reader, start, this.#reverse, this.#remaining, end));
+      cursors.push(new TableCursor(reader, start, this.#reverse, this.#remaining, end, this.#runs));
     }
     return cursors.length === 1 ? cursors[0] : new MergeCursor(cursors, this.#reverse, false);
   }
