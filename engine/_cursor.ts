@@ -8,7 +8,7 @@
 import type { Entry, ScanSpan, TableReader } from "./_table.ts";
 import { lowerBound } from "./_table.ts";
 import { type Chunk, CHUNK_HEADER_SIZE, KeyArena } from "./format/chunk_file.ts";
-import type { TextRuns } from "./_text_runs.ts";
+import type { ScanRuns } from "./_text_runs.ts";
 import { compareBytes } from "./type_descriptor.ts";
 
 /** Where a cursor starts: the first key ≥ `key` (> when exclusive), or the last ≤ (<) in reverse. */
@@ -88,7 +88,7 @@ export class TableCursor implements Cursor {
   /** The chunk past which (in the cursor's direction) no key is within the caller's end bound. */
   readonly #stop: number;
   readonly #arena = new KeyArena(true);
-  readonly #runs: TextRuns | undefined;
+  readonly #runs: ScanRuns | undefined;
   #keys: Uint8Array[] = [];
   #values: (Uint8Array | undefined)[] = [];
   #i = 0;
@@ -97,7 +97,7 @@ export class TableCursor implements Cursor {
   /**
    * @param limit Entries the caller expects to take, if it knows.
    * @param end Where the caller stops: the upper bound forwards, the lower one in reverse.
-   * @param runs Told of each chunk's payload as it is decoded, for its values' strings.
+   * @param runs Told of each chunk's keys and payload as they are decoded, for their strings.
    */
   constructor(
     table: TableReader,
@@ -105,7 +105,7 @@ export class TableCursor implements Cursor {
     reverse: boolean,
     limit = Infinity,
     end?: StartBound,
-    runs?: TextRuns,
+    runs?: ScanRuns,
   ) {
     this.#table = table;
     this.#runs = runs;
@@ -182,10 +182,18 @@ export class TableCursor implements Cursor {
       this.#wanted = Infinity;
     }
     const chunk = this.#table.decodeScanChunk(span, at, this.#arena);
-    if (this.#runs) {
+    const runs = this.#runs;
+    if (runs?.values) {
       const sparse = this.#table.sparse;
       const start = sparse.offset(at) - span.offset;
-      this.#runs.register(span.bytes, start + CHUNK_HEADER_SIZE, start + sparse.length(at));
+      runs.values.register(span.bytes, start + CHUNK_HEADER_SIZE, start + sparse.length(at));
+    }
+    if (runs?.keys) {
+      // The chunk's keys lie back to back in the arena, unless it started a new buffer midway.
+      const first = chunk.keys[0], last = chunk.keys[chunk.keys.length - 1];
+      if (first.buffer === last.buffer) {
+        runs.keys.register(first, 0, last.byteOffset + last.length - first.byteOffset);
+      }
     }
     this.#keys = chunk.keys;
     this.#values = chunk.values;

@@ -1,10 +1,11 @@
 /**
- * String values of a scan decoded a chunk at a time. Decoding each value
- * with `TextDecoder` costs a native call per value — about 300 ns on Deno
- * 2.9 (an op call), 80–100 ns on Node 20, most of a scan's time per entry on
- * Deno. A chunk's payload that is all ASCII (its varints, key suffixes and
- * values) decodes in one call instead, and each value is then a substring of
- * that text at the value's position.
+ * String keys and values of a scan decoded a chunk at a time. Decoding each
+ * value with `TextDecoder` costs a native call per value — about 300 ns on
+ * Deno 2.9 (an op call), 80–100 ns on Node 20, most of a scan's time per
+ * entry on Deno. A chunk's payload that is all ASCII (its varints, key
+ * suffixes and values) decodes in one call instead, and each value is then a
+ * substring of that text at the value's position; likewise a chunk's keys,
+ * which the scan rebuilds back to back in one buffer.
  *
  * Such substrings share the chunk's text until they are dropped (V8 makes a
  * slice of a string of 13 or more units), so a value kept from a scan can
@@ -27,6 +28,12 @@ interface Run {
   end: number;
   /** `undefined` until first needed; `null` when the payload is not all ASCII. */
   text: string | null | undefined;
+}
+
+/** The runs of a scan's keys and of its values, for those of the two that are strings. */
+export interface ScanRuns {
+  keys?: TextRuns;
+  values?: TextRuns;
 }
 
 /** Decodes values through the runs their chunks registered, falling back to `decode` per value. */

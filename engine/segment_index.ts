@@ -59,7 +59,7 @@ import {
   TableReader,
 } from "./_table.ts";
 import { checkAndRepair } from "./_consistency.ts";
-import { TextRuns } from "./_text_runs.ts";
+import { type ScanRuns, TextRuns } from "./_text_runs.ts";
 import { BulkLoader, type BulkLoadHost, type LoadedTable } from "./bulk_loader.ts";
 import { Histogram } from "./_histogram.ts";
 import { deepFreeze, type MetricsSnapshot, type SegmentMetrics } from "./metrics.ts";
@@ -2073,8 +2073,8 @@ export class RangeIterator<K, V> implements IterableIterator<[K, V]> {
   #at = 0;
   /** The open segment's sources, merged unless there is only one. */
   #cursor: Cursor | undefined;
-  /** For {@linkcode STRING} values: their chunks' text, decoded a chunk at a time. */
-  readonly #runs: TextRuns | undefined;
+  /** For {@linkcode STRING} keys and values: their chunks' text, decoded a chunk at a time. */
+  readonly #runs: ScanRuns;
   #held: number[] = [];
   #done = false;
   /** Table files the snapshot may read; they are kept on disk until the iterator closes. */
@@ -2092,9 +2092,10 @@ export class RangeIterator<K, V> implements IterableIterator<[K, V]> {
     this.#host = host;
     this.#keyType = host.keyType();
     this.#valueType = host.valueType();
-    if ((this.#valueType as TypeDescriptor<unknown>) === STRING) {
-      this.#runs = new TextRuns((bytes) => STRING.decode(bytes));
-    }
+    const runs: ScanRuns = {};
+    if ((this.#keyType as TypeDescriptor<unknown>) === STRING) runs.keys = new TextRuns(STRING.decode);
+    if ((this.#valueType as TypeDescriptor<unknown>) === STRING) runs.values = new TextRuns(STRING.decode);
+    this.#runs = runs;
     this.#segments = segments;
     this.#lower = lower;
     this.#upper = upper;
@@ -2128,8 +2129,10 @@ export class RangeIterator<K, V> implements IterableIterator<[K, V]> {
         return { done: true, value: undefined };
       }
       if (--this.#remaining <= 0) this.close();
-      const value = this.#runs ? this.#runs.decode(entry.value!) : this.#valueType.decode(entry.value!);
-      return { done: false, value: [this.#keyType.decode(entry.key), value as V] };
+      const { keys, values } = this.#runs;
+      const key = keys ? keys.decode(entry.key) as K : this.#keyType.decode(entry.key);
+      const value = values ? values.decode(entry.value!) as V : this.#valueType.decode(entry.value!);
+      return { done: false, value: [key, value] };
     } catch (e) {
       this.close();
       throw e;
