@@ -29,6 +29,20 @@ function entries(from: number, to: number, prefix = "l"): [string, string][] {
   return Array.from({ length: to - from }, (_, i) => [key(from + i), `${prefix}${from + i}`]);
 }
 
+/** Checks that the index holds `expected`, consistently, and still does after a close and reopen. */
+async function assertKept(
+  index: SegmentIndex<string, string>,
+  fs: MemoryFileSystem,
+  expected: [string, string][],
+): Promise<void> {
+  assertEquals([...index.range()], expected);
+  assertEquals((await index.checkAndRepairConsistency()).problems, []);
+  await index.close();
+  const again = await SegmentIndex.open<string, string>(DIR, { fs });
+  assertEquals([...again.range()], expected);
+  await again.close();
+}
+
 describe("SegmentIndex.bulkLoad()", () => {
   it("fills an empty index with segments of half the split threshold, visible only after commit()", async () => {
     const { fs, index } = await create();
@@ -79,11 +93,7 @@ describe("SegmentIndex.bulkLoad()", () => {
       [key(180), "between"],
       ...entries(200, 205),
     ]);
-    assertEquals((await index.checkAndRepairConsistency()).problems, []);
-    await index.close();
-    const again = await SegmentIndex.open<string, string>(DIR, { fs });
-    assertEquals([...again.range()], sorted);
-    await again.close();
+    await assertKept(index, fs, sorted);
   });
 
   it("rejects a key out of order or of the wrong type and goes on", async () => {
@@ -197,13 +207,7 @@ describe("SegmentIndex.bulkLoad()", () => {
     for (const [k, v] of entries(300, 360)) loader.add(k, v);
     await loader.commit();
     assertEquals(index.metrics().segments.count, 3, "the empty segment made way for two loaded ones");
-    const expected = [...entries(0, 50, "a"), ...entries(300, 360)];
-    assertEquals([...index.range()], expected);
-    assertEquals((await index.checkAndRepairConsistency()).problems, []);
-    await index.close();
-    const again = await SegmentIndex.open<string, string>(DIR, { fs });
-    assertEquals([...again.range()], expected);
-    await again.close();
+    await assertKept(index, fs, [...entries(0, 50, "a"), ...entries(300, 360)]);
   });
 
   it("matches a Map model after writes, deletes and compactions, across a reopen (property)", async () => {
