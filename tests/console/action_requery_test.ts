@@ -3,12 +3,16 @@
  * the console asks again with the same requestId, the agent joins or
  * replays the one execution, and the result arrives — no second run.
  *
+ * The compaction is held until a second request for it has reached the
+ * agent, so the re-query is certain however slow the machine is (a first
+ * attempt may time out before it even arrives).
+ *
  * @module
  */
 import { assert, assertEquals } from "@std/assert";
 import { afterAll, beforeAll, describe, it } from "@std/testing/bdd";
 import { rmSync } from "node:fs";
-import { type AgentServer, createAgent, MemoryAuditSink, newToken } from "../../agent/mod.ts";
+import { type AgentServer, createAgent, type ManagedIndex, MemoryAuditSink, newToken } from "../../agent/mod.ts";
 import { SegmentIndex } from "../../engine/mod.ts";
 import { type ActionRecord, type ConsoleServer, createConsole } from "../../console/mod.ts";
 import { NO_BUNDLE } from "./_doubles.ts";
@@ -24,11 +28,10 @@ describe("console action re-query against a real agent", () => {
   let c: ConsoleServer;
 
   beforeAll(async () => {
-    // Four delta files of 30,000 keys: compacting them takes far longer than the action timeout.
     index = await SegmentIndex.create(`${dir}/big`, { name: "big", durability: "none" });
     for (let round = 0; round < 4; round++) {
       const writes: Promise<void>[] = [];
-      for (let i = 0; i < 30_000; i++) {
+      for (let i = 0; i < 1_000; i++) {
         writes.push(index.put(`key-${String(i * 4 + round).padStart(8, "0")}`, "v".repeat(40)));
       }
       await Promise.all(writes);
@@ -36,12 +39,34 @@ describe("console action re-query against a real agent", () => {
     }
     const { token, entry } = await newToken("console", "OPERATE", { console: true });
     audit = new MemoryAuditSink();
+    let secondArrived!: () => void;
+    const compactRequests = new Promise<void>((resolve) => secondArrived = resolve);
+    let arrived = 0;
+    const held: ManagedIndex = {
+      get state() {
+        return index.state;
+      },
+      metrics: () => index.metrics(),
+      flush: () => index.flush(),
+      compact: async () => {
+        await compactRequests;
+        await index.compact();
+      },
+      config: () => index.config(),
+      validateConfig: (patch) => index.validateConfig(patch),
+      applyConfig: (patch, revision) => index.applyConfig(patch, revision),
+    };
     const app = createAgent({
-      indexes: new Map([["big", index]]),
+      indexes: new Map([["big", held]]),
       security: { tokens: [entry] },
       audit,
       node: { nodeId: "n1" },
     });
+    const handle = app.fetch;
+    app.fetch = (request, ...rest) => {
+      if (new URL(request.url).pathname.endsWith("/compact") && ++arrived === 2) secondArrived();
+      return handle(request, ...rest);
+    };
     const { serveAgent } = "Deno" in globalThis
       ? await import("../../agent/deno.ts")
       : await import("../../agent/node.ts");
