@@ -17,7 +17,7 @@
 import { measure } from "mitata";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { arg, keyOf, permutation, RUNTIME, writeResult } from "../_common.ts";
+import { arg, keyOf, RUNTIME, Shuffle, writeResult } from "../_common.ts";
 import { SegmentIndex, STRING } from "../../engine/mod.ts";
 import { DEFAULTS } from "../../engine/options.ts";
 
@@ -108,10 +108,10 @@ async function main(): Promise<BenchResult> {
     rmSync(`${root}/loaded`, { recursive: true, force: true });
 
     index = await SegmentIndex.open<string, string>(dir);
-    const order = permutation(N, 42);
+    const order = new Shuffle(N, 42);
     let cursor = 0;
     const hit = await measure(() => {
-      const v = index.get(keyOf(2 * order[cursor++ % N]));
+      const v = index.get(keyOf(2 * order.at(cursor++ % N)));
       if (v === undefined) throw new Error("missing key");
     });
     results.push({
@@ -122,7 +122,7 @@ async function main(): Promise<BenchResult> {
     });
     sampleRss();
     const miss = await measure(() => {
-      if (index.get(keyOf(2 * order[cursor++ % N] + 1)) !== undefined) throw new Error("unexpected key");
+      if (index.get(keyOf(2 * order.at(cursor++ % N) + 1)) !== undefined) throw new Error("unexpected key");
     });
     results.push({
       name: "random get, missing key",
@@ -133,7 +133,10 @@ async function main(): Promise<BenchResult> {
     const range = await measure(() => {
       let n = 0;
       for (
-        const _ of index.range({ gte: keyOf(2 * (order[cursor++ % N] % Math.max(1, N - 1000))), limit: 1000 })
+        const _ of index.range({
+          gte: keyOf(2 * (order.at(cursor++ % N) % Math.max(1, N - 1000))),
+          limit: 1000,
+        })
       ) n++;
       if (n === 0) throw new Error("empty range");
     });
@@ -156,7 +159,7 @@ async function main(): Promise<BenchResult> {
     sampleRss();
     let next = 0;
     const put = await measure(() => {
-      index.put(keyOf(2 * order[next++ % N]), VALUE);
+      index.put(keyOf(2 * order.at(next++ % N)), VALUE);
     });
     results.push({
       name: "single put, no fsync wait (overwrite)",
@@ -167,7 +170,7 @@ async function main(): Promise<BenchResult> {
     sampleRss();
 
     // Gets while a compaction runs: the compaction yields every few milliseconds, and a get waits at most that long.
-    for (let i = 0; i < Math.min(N, 200_000); i++) index.put(keyOf(2 * order[(next + i) % N]), VALUE);
+    for (let i = 0; i < Math.min(N, 200_000); i++) index.put(keyOf(2 * order.at((next + i) % N)), VALUE);
     await index.flush();
     const compaction = index.compact();
     let compacting = true;
@@ -177,7 +180,7 @@ async function main(): Promise<BenchResult> {
     while (compacting) {
       for (let i = 0; i < 200; i++) {
         const t0 = performance.now();
-        index.get(keyOf(2 * order[cursor++ % N]));
+        index.get(keyOf(2 * order.at(cursor++ % N)));
         latencies.push(performance.now() - t0);
       }
       // Hand the event loop back like a server would between requests, and count the wait as latency.

@@ -4,7 +4,7 @@
  * (RocksDB) and better-sqlite3 (SQLite) — on the workload of
  * ../shared/reference/performance.md: N keys of 16 bytes (`key-` + 12 digits,
  * even numbers present, odd numbers missing) with 100-byte values; puts in
- * ascending key order, gets in a seeded random permutation, reads after close
+ * ascending key order, gets in a seeded random order, reads after close
  * and reopen (warm page cache).
  *
  *   npm install --prefix bench/peers            # once (the harness does it when node_modules is missing)
@@ -54,7 +54,7 @@ import {
 import { createRequire } from "node:module";
 import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import process from "node:process";
-import { keyOf, median, permutation, RUNTIME, writeResult } from "../_common.ts";
+import { keyOf, median, RUNTIME, Shuffle, writeResult } from "../_common.ts";
 import { type BulkLoader, SegmentIndex, STRING } from "../../engine/mod.ts";
 import { DEFAULTS } from "../../engine/options.ts";
 
@@ -776,7 +776,7 @@ async function child(a: ChildArgs): Promise<RunMeasure> {
       w === "group8" || w === "group64";
     const t0 = performance.now();
     const db = await open(a.dir, mode, fresh, N);
-    const order = ["get", "miss", "range", "mixed"].includes(w) ? permutation(N, 42) : new Uint32Array(0);
+    const order = new Shuffle(N, 42);
     setupSeconds = (performance.now() - t0) / 1000;
     mem.sample();
 
@@ -856,7 +856,7 @@ async function child(a: ChildArgs): Promise<RunMeasure> {
         while (ops < N) {
           const stop = Math.min(N, ops + YIELD_EVERY);
           for (; ops < stop; ops++) {
-            const key = keyOf(2 * order[ops] + miss);
+            const key = keyOf(2 * order.at(ops) + miss);
             let v;
             if ((ops & 7) === 0) {
               const t = performance.now();
@@ -878,7 +878,7 @@ async function child(a: ChildArgs): Promise<RunMeasure> {
           const keys = [];
           const stop = Math.min(N, ops + 1000);
           for (let i = ops; i < stop; i++) {
-            keys.push(keyOf(2 * order[i] + miss));
+            keys.push(keyOf(2 * order.at(i) + miss));
           }
           const values = await db.getMany!(keys);
           for (const v of values) {
@@ -906,7 +906,7 @@ async function child(a: ChildArgs): Promise<RunMeasure> {
       const span = Math.max(1, N - 1000);
       for (let i = 0; performance.now() < end && i < N; i++) {
         const t = performance.now();
-        const n = await db.range(keyOf(2 * (order[i] % span)), 1000);
+        const n = await db.range(keyOf(2 * (order.at(i) % span)), 1000);
         lat.add(performance.now() - t);
         if (n !== Math.min(1000, N)) {
           throw new Error(`a range scan returned ${n} entries`);
@@ -930,8 +930,8 @@ async function child(a: ChildArgs): Promise<RunMeasure> {
             s ^= s << 13;
             s ^= s >>> 17;
             s ^= s << 5;
-            const key = keyOf(2 * order[ops]);
-            if ((s >>> 0) % 10 === 0) last = db.put(key, order[ops] + 1);
+            const key = keyOf(2 * order.at(ops));
+            if ((s >>> 0) % 10 === 0) last = db.put(key, order.at(ops) + 1);
             else if (get(key) === undefined) throw new Error("missing key");
           }
         } else {
@@ -941,8 +941,8 @@ async function child(a: ChildArgs): Promise<RunMeasure> {
               s ^= s << 13;
               s ^= s >>> 17;
               s ^= s << 5;
-              const key = keyOf(2 * order[i]);
-              if ((s >>> 0) % 10 === 0) last = db.put(key, order[i] + 1);
+              const key = keyOf(2 * order.at(i));
+              if ((s >>> 0) % 10 === 0) last = db.put(key, order.at(i) + 1);
               else keys.push(key);
             }
             for (const v of await db.getMany!(keys)) {
