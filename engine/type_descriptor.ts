@@ -310,6 +310,13 @@ const ASCII_UNITS: number[][] = Array.from(
 const UTF8_ENCODER = new TextEncoder();
 // ignoreBOM keeps a leading U+FEFF, which is part of the string, not a marker.
 const UTF8_DECODER = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+/**
+ * Decodes first without validating: on Deno 2.9 a fatal decode of 100 bytes
+ * took 310–380 ns against 130 ns. Its text has no U+FFFD exactly when the
+ * bytes are valid UTF-8 without that character; otherwise the fatal decoder
+ * decides.
+ */
+const REPLACING_DECODER = new TextDecoder("utf-8", { ignoreBOM: true });
 
 function checkString(value: unknown): asserts value is string {
   if (typeof value !== "string") {
@@ -472,6 +479,8 @@ function utf8Decode(bytes: Uint8Array): string {
     }
     if (i === length) return String.fromCharCode.apply(null, units);
   }
+  const text = REPLACING_DECODER.decode(bytes);
+  if (!text.includes("\uFFFD")) return text;
   try {
     return UTF8_DECODER.decode(bytes);
   } catch (cause) {

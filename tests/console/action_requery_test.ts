@@ -12,7 +12,13 @@
 import { assert, assertEquals } from "@std/assert";
 import { afterAll, beforeAll, describe, it } from "@std/testing/bdd";
 import { rmSync } from "node:fs";
-import { type AgentServer, createAgent, type ManagedIndex, MemoryAuditSink, newToken } from "../../agent/mod.ts";
+import {
+  type AgentServer,
+  createAgent,
+  type ManagedIndex,
+  MemoryAuditSink,
+  newToken,
+} from "../../agent/mod.ts";
 import { SegmentIndex } from "../../engine/mod.ts";
 import { type ActionRecord, type ConsoleServer, createConsole } from "../../console/mod.ts";
 import { NO_BUNDLE } from "./_doubles.ts";

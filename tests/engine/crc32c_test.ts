@@ -62,6 +62,17 @@ describe("crc32c()", () => {
       { numRuns: 300 },
     );
   });
+  it("is the same for views at every alignment of their buffer", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.integer({ min: 0, max: 7 }), (data, shift) => {
+        const view = new Uint8Array(data.length + 16).subarray(shift, shift + data.length);
+        view.set(data);
+        assertEquals(crc32c(view), slicing8Crc32c(data, 0, 0, data.length));
+        assertEquals(crc32c(view, 7, 1), slicing8Crc32c(data, 7, 1, data.length));
+      }),
+      { numRuns: 500 },
+    );
+  });
   it("gives the RFC 3720 check value for '123456789'", () => {
     assertEquals(crc32c(ascii("123456789")), 0xe3069283);
   });

@@ -59,6 +59,22 @@ describe("TextRuns", () => {
       ),
     );
   });
+
+  it("decodes per value any run with a byte of 0x80 or above, even one that decodes to as many units", () => {
+    // 0x81 0x01 is a two-byte varint; 0xff a byte no UTF-8 has; each decodes to one U+FFFD, so the
+    // run's text is as long as its bytes, yet its values must not be cut from that text.
+    const bytes = new Uint8Array([0x81, 0x01, 0x61, 0x62, 0xff, 0x63, 0x41, 0xc3, 0x42]);
+    const seen: number[][] = [];
+    const runs = new TextRuns((b) => {
+      seen.push([...b]);
+      return `decoded ${b.length}`;
+    });
+    runs.register(bytes, 0, bytes.length);
+    assertEquals(runs.decode(bytes.subarray(2, 4)), "decoded 2");
+    assertEquals(runs.decode(bytes.subarray(4, 6)), "decoded 2");
+    assertEquals(runs.decode(bytes.subarray(6, 9)), "decoded 3");
+    assertEquals(seen, [[0x61, 0x62], [0xff, 0x63], [0x41, 0xc3, 0x42]]);
+  });
 });
 
 describe("SegmentIndex scans of STRING values", () => {

@@ -224,6 +224,10 @@ describe("STRING", () => {
       fc.array(byte, { maxLength: 20 }),
       fc.array(fc.integer({ min: 0, max: 0x7f }), { maxLength: 40 }),
       fc.string({ unit: "binary", maxLength: 12 }).map((text) => [...utf8(text)]),
+      // Longer than the ASCII fast path, with any bytes after it, or with a real U+FFFD in the text.
+      fc.tuple(fc.array(fc.integer({ min: 0, max: 0x7f }), { minLength: 17, maxLength: 40 }), fc.array(byte))
+        .map(([ascii, rest]) => [...ascii, ...rest]),
+      fc.string({ unit: "binary", maxLength: 12 }).map((text) => [...utf8(`${"x".repeat(17)}${text}\uFFFD`)]),
     ).map((list) => new Uint8Array(list));
     fc.assert(
       fc.property(input, (bytes) => {
