@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { BloomFilter, BloomProbe } from "./format/bloom_filter.ts";
+import { BloomFilter, BloomProbe, writeBloomHashes } from "./format/bloom_filter.ts";
 import {
   type Chunk,
   ChunkFileReader,
@@ -100,9 +100,7 @@ export class TableBuilder {
         grown.set(this.#hashes);
         this.#hashes = grown;
       }
-      const probe = new BloomProbe(key);
-      this.#hashes[2 * this.#count] = probe.h1;
-      this.#hashes[2 * this.#count + 1] = probe.h2;
+      writeBloomHashes(key, this.#hashes, 2 * this.#count);
     }
     this.#count++;
   }

@@ -54,6 +54,17 @@ export function bloomFalsePositiveRate(bitsPerKey: number): number {
   return (1 - Math.exp(-k / bitsPerKey)) ** k;
 }
 
+/**
+ * Writes a key's two hashes, {@linkcode BloomProbe}'s `h1` and `h2`, into
+ * `out[at]` and `out[at + 1]`: for a builder that keeps them for every key,
+ * without an object per key.
+ */
+export function writeBloomHashes(key: Uint8Array, out: Uint32Array, at: number): void {
+  const h1 = murmurHash3X86(key, 0);
+  out[at] = h1;
+  out[at + 1] = murmurHash3X86(key, h1);
+}
+
 /** A key's two hashes, computed once and checked against any number of filters. */
 export class BloomProbe {
   readonly h1: number;
