@@ -197,11 +197,6 @@ export class ChunkFileWriter {
     this.#pos = FILE_HEADER_SIZE + CHUNK_HEADER_SIZE;
   }
 
-  /** Whether `key` may be added next: greater than the previous key, if any. */
-  follows(key: Uint8Array): boolean {
-    return this.#lastLength < 0 || compareToPrevious(key, this.#last, this.#lastLength) > 0;
-  }
-
   /**
    * Appends one entry. The writer copies what it keeps, so the caller may reuse `key` and `value`.
    *
@@ -211,22 +206,33 @@ export class ChunkFileWriter {
    * @throws {ClosedError} After {@linkcode ChunkFileWriter.finish}.
    */
   add(key: Uint8Array, value: Uint8Array | undefined): void {
+    if (!this.addNext(key, value)) {
+      throw new RangeError(
+        `Cannot add key ${hex(key)}: keys must strictly increase, and the previous key was ${
+          hex(this.#last.subarray(0, this.#lastLength))
+        }`,
+      );
+    }
+  }
+
+  /**
+   * {@linkcode ChunkFileWriter.add} for a caller with its own error for a key out of order: the
+   * order check and the shared prefix come from one pass over the keys.
+   *
+   * @returns `false`, having changed nothing, if `key` is not greater than the previous key.
+   * @throws {RangeError} If key and value exceed 1 GiB.
+   * @throws {ClosedError} After {@linkcode ChunkFileWriter.finish}.
+   */
+  addNext(key: Uint8Array, value: Uint8Array | undefined): boolean {
     if (this.#finished) throw new ClosedError("ChunkFileWriter.add() called after finish()");
     const last = this.#last;
     const lastLength = this.#lastLength;
     const keyLength = key.length;
-    // One pass over the common prefix gives both the order check and the shared length.
     let prefix = 0;
     if (lastLength >= 0) {
       const n = keyLength < lastLength ? keyLength : lastLength;
       while (prefix < n && key[prefix] === last[prefix]) prefix++;
-      if (prefix < n ? key[prefix] < last[prefix] : keyLength <= lastLength) {
-        throw new RangeError(
-          `Cannot add key ${hex(key)}: keys must strictly increase, and the previous key was ${
-            hex(last.subarray(0, lastLength))
-          }`,
-        );
-      }
+      if (prefix < n ? key[prefix] < last[prefix] : keyLength <= lastLength) return false;
     }
     const valueLength = value === undefined ? 0 : value.length;
     if (keyLength + valueLength > MAX_ENTRY_DATA_BYTES) {
@@ -275,6 +281,7 @@ export class ChunkFileWriter {
     ) {
       this.#closeChunk();
     }
+    return true;
   }
 
   /**
@@ -902,16 +909,6 @@ function decodeChunk(
   reader.pos = pos;
   if (reader.remaining !== 0) reader.fail(`${reader.remaining} bytes follow the last entry of the chunk`);
   return { offset, length: bytes.length, keys, values };
-}
-
-/** `compareBytes(key, previous.subarray(0, length))`, without the subarray. */
-function compareToPrevious(key: Uint8Array, previous: Uint8Array, length: number): number {
-  const n = key.length < length ? key.length : length;
-  for (let i = 0; i < n; i++) {
-    const difference = key[i] - previous[i];
-    if (difference !== 0) return difference;
-  }
-  return key.length - length;
 }
 
 function checkedOption(name: string, value: number, max: number): number {
