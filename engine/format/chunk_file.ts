@@ -294,7 +294,7 @@ export class ChunkFileWriter {
     if (this.#finished) throw new ClosedError("ChunkFileWriter.finish() called twice");
     this.#finished = true;
     if (this.#chunkEntries > 0) this.#closeChunk();
-    // Drop the header slot of the chunk no entry opened.
+    // The trailer takes the place of the header slot no entry followed.
     const start = this.#chunkStart;
     const buf = start + CHUNK_TRAILER_SIZE > this.#buf.length
       ? this.#grow(start + CHUNK_TRAILER_SIZE)
