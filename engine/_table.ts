@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { BloomFilter, BloomProbe } from "./format/bloom_filter.ts";
+import { BloomFilter, BloomProbe, writeBloomHashes } from "./format/bloom_filter.ts";
 import {
   type Chunk,
   ChunkFileReader,
@@ -87,22 +87,27 @@ export class TableBuilder {
     return this.#count;
   }
 
-  /** Whether `key` may come next: above every key added so far. */
-  follows(key: Uint8Array): boolean {
-    return this.#writer.follows(key);
-  }
-
   add(key: Uint8Array, value: Uint8Array | undefined): void {
     this.#writer.add(key, value);
+    this.#added(key);
+  }
+
+  /** {@linkcode TableBuilder.add}, or `false`, changing nothing, if `key` is not above every key added so far. */
+  addNext(key: Uint8Array, value: Uint8Array | undefined): boolean {
+    if (!this.#writer.addNext(key, value)) return false;
+    this.#added(key);
+    return true;
+  }
+
+  /** Keeps the Bloom hashes of a key just written and counts it. */
+  #added(key: Uint8Array): void {
     if (this.#layout.bloomBitsPerKey > 0) {
       if (2 * this.#count === this.#hashes.length) {
         const grown = new Uint32Array(this.#hashes.length * 2);
         grown.set(this.#hashes);
         this.#hashes = grown;
       }
-      const probe = new BloomProbe(key);
-      this.#hashes[2 * this.#count] = probe.h1;
-      this.#hashes[2 * this.#count + 1] = probe.h2;
+      writeBloomHashes(key, this.#hashes, 2 * this.#count);
     }
     this.#count++;
   }

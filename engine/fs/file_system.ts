@@ -59,7 +59,10 @@ export interface FileHandle {
   readInto(position: number, buffer: Uint8Array, length?: number): number;
   /** Writes all of `data` at `position`, growing the file if needed. */
   write(position: number, data: Uint8Array): void;
-  /** Writes all of `data` at the current end of the file. */
+  /**
+   * Writes all of `data` at the current end of the file. Keeps no reference
+   * to `data`: callers (the log, the chunk file writer) reuse its memory.
+   */
   append(data: Uint8Array): void;
   /** Cuts the file to `length` bytes (or zero-fills it up to `length`). */
   truncate(length: number): void;

@@ -73,6 +73,22 @@ describe("crc32c()", () => {
       { numRuns: 500 },
     );
   });
+  it("agrees with the slicing-by-8 implementation on long runs at every alignment, views included", () => {
+    const data = Uint8Array.from({ length: 1200 }, (_, i) => (i * 131 + (i >> 7)) & 0xff);
+    for (let offset = 0; offset < 4; offset++) {
+      const view = data.subarray(offset);
+      for (let start = 0; start < 8; start++) {
+        for (const length of [255, 256, 257, 270, 1000]) {
+          const end = start + length;
+          assertEquals(
+            crc32c(view, 7, start, end),
+            slicing8Crc32c(view, 7, start, end),
+            `${offset} ${start} ${length}`,
+          );
+        }
+      }
+    }
+  });
   it("gives the RFC 3720 check value for '123456789'", () => {
     assertEquals(crc32c(ascii("123456789")), 0xe3069283);
   });

@@ -667,6 +667,8 @@ for (const { name, reused, plain, units, maxBytes } of REUSED_ENCODERS) {
       ];
       texts.push(
         "x".repeat(units),
+        "x".repeat(60) + "é",
+        "é" + "x".repeat(60),
         "é".repeat(units),
         "😀".repeat(units / 2),
         "x".repeat(units + 1),
@@ -683,6 +685,7 @@ for (const { name, reused, plain, units, maxBytes } of REUSED_ENCODERS) {
         "😀\uDE00",
         "x\uDBFF",
         "y".repeat(units + 6) + "\uD800",
+        "y".repeat(60) + "\uD800",
         42,
         null,
         undefined,

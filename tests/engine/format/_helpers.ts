@@ -52,7 +52,8 @@ export function writeChunkFile(
   options?: ChunkFileWriterOptions,
 ): { bytes: Uint8Array; summary: ChunkFileSummary; appends: number } {
   const parts: Uint8Array[] = [];
-  const writer = new ChunkFileWriter({ append: (bytes) => parts.push(bytes) }, options);
+  // The writer reuses the memory of each append.
+  const writer = new ChunkFileWriter({ append: (bytes) => parts.push(bytes.slice()) }, options);
   for (const { key, value } of entries) writer.add(key, value);
   const summary = writer.finish();
   return { bytes: concat(parts), summary, appends: parts.length };
