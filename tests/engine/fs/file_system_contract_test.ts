@@ -109,6 +109,16 @@ function contractSuite(name: string, makeTarget: () => Target): void {
       assertEquals(fs.readFile(p("f")), bytes(1, 9, 3, 4));
     });
 
+    it(`${name} FileHandle.append() and write() keep no reference to the data`, () => {
+      const handle = open(p("f"), "append");
+      const data = bytes(1, 2, 3);
+      handle.append(data);
+      data.fill(7);
+      handle.write(0, data.subarray(0, 1));
+      data.fill(8);
+      assertEquals(fs.readFile(p("f")), bytes(7, 2, 3));
+    });
+
     it(`${name}.open("write") keeps the content and writes in place`, () => {
       open(p("f"), "create").append(bytes(1, 2, 3));
       const handle = open(p("f"), "write");
