@@ -157,8 +157,7 @@ const VALUE_BYTES = 100;
  * compress): these values are as incompressible to it as printable text gets.
  */
 const VALUES: string[] = (() => {
-  const alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   let s = 0x9e3779b9;
   const out: string[] = [];
   for (let v = 0; v < 1024; v++) {
@@ -173,9 +172,7 @@ const VALUES: string[] = (() => {
   }
   return out;
 })();
-const VALUE_BUFFERS: Uint8Array[] = VALUES.map((v) =>
-  new TextEncoder().encode(v)
-);
+const VALUE_BUFFERS: Uint8Array[] = VALUES.map((v) => new TextEncoder().encode(v));
 const YIELD_EVERY = 1000;
 
 function argv(name: string): string | undefined {
@@ -264,8 +261,7 @@ class Latencies {
   percentiles(): { p50Us: number; p99Us: number } | undefined {
     if (this.#n === 0) return undefined;
     const s = this.#samples.subarray(0, this.#n).sort();
-    const at = (q: number) =>
-      s[Math.min(this.#n - 1, Math.floor(q * this.#n))] * 1000;
+    const at = (q: number) => s[Math.min(this.#n - 1, Math.floor(q * this.#n))] * 1000;
     return { p50Us: at(0.5), p99Us: at(0.99) };
   }
 }
@@ -446,8 +442,7 @@ async function levelOpen(
     put: (key, i) => db.put(key, VALUES[i & 1023]),
     putIsSync: false,
     // @nxtedition/rocksdb ignores `sync` on put(); a one-op batch honours it (and classic-level alike).
-    durablePut: (key, i) =>
-      db.batch([{ type: "put", key, value: VALUES[i & 1023] }], { sync: true }),
+    durablePut: (key, i) => db.batch([{ type: "put", key, value: VALUES[i & 1023] }], { sync: true }),
     get: hasGetSync ? (key) => db.getSync(key) : undefined,
     getMany: (keys) => db.getMany(keys),
     scanAll: () => rangeOf({}),
@@ -462,9 +457,7 @@ function sqliteOpen(dir: string, mode: Mode, fresh: boolean): Promise<Db> {
   const db = new Database(`${dir}/kv.sqlite`);
   db.pragma("journal_mode = WAL");
   db.pragma(
-    `synchronous = ${
-      mode === "durable" || mode === "group" ? "FULL" : "NORMAL"
-    }`,
+    `synchronous = ${mode === "durable" || mode === "group" ? "FULL" : "NORMAL"}`,
   );
   db.exec(
     "CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID",
@@ -552,8 +545,7 @@ function engines(keys: number): EngineDef[] {
       label: "lmdb",
       kind: "peer",
       runtime: "node",
-      options:
-        "defaults (overlappingSync on, no compression, no cache); values as binary",
+      options: "defaults (overlappingSync on, no compression, no cache); values as binary",
       open: (dir, _mode, fresh) => lmdbOpen(dir, fresh),
     },
     {
@@ -561,8 +553,7 @@ function engines(keys: number): EngineDef[] {
       label: "classic-level",
       kind: "peer",
       runtime: "node",
-      options:
-        "defaults (8 MiB block cache, 4 MiB write buffer, Snappy); utf8 keys and values",
+      options: "defaults (8 MiB block cache, 4 MiB write buffer, Snappy); utf8 keys and values",
       open: (dir) => levelOpen(peer("classic-level").ClassicLevel, dir, true),
     },
     {
@@ -570,10 +561,8 @@ function engines(keys: number): EngineDef[] {
       label: "rocksdb",
       kind: "peer",
       runtime: "node",
-      options:
-        "@nxtedition/rocksdb defaults; utf8 keys and values; no synchronous get: getMany of 1,000",
-      open: (dir) =>
-        levelOpen(peer("@nxtedition/rocksdb").RocksLevel, dir, false),
+      options: "@nxtedition/rocksdb defaults; utf8 keys and values; no synchronous get: getMany of 1,000",
+      open: (dir) => levelOpen(peer("@nxtedition/rocksdb").RocksLevel, dir, false),
     },
     {
       id: "better-sqlite3",
@@ -589,8 +578,7 @@ function engines(keys: number): EngineDef[] {
       label: "raw write + fdatasync",
       kind: "reference",
       runtime: "node",
-      options:
-        "writeSync of a 134-byte record + fdatasyncSync, the physical floor of an fsync per write",
+      options: "writeSync of a 134-byte record + fdatasyncSync, the physical floor of an fsync per write",
     },
   ];
 }
@@ -602,8 +590,7 @@ const GROUP_APIS: Record<string, string> = {
   lmdb: "await put(); await db.flushed",
   "classic-level": "await batch([put], {sync: true})",
   rocksdb: "await batch([put], {sync: true})",
-  "better-sqlite3":
-    "autocommit INSERT, synchronous FULL (synchronous API: the writers take turns)",
+  "better-sqlite3": "autocommit INSERT, synchronous FULL (synchronous API: the writers take turns)",
 };
 /** The calls of the random gets, of existing and of missing keys. */
 const GET_APIS: Record<string, string> = {
@@ -623,13 +610,11 @@ function workloads(): WorkloadInfo[] {
       latency: false,
       target: { ratio: 1.0, against: "best peer" },
       apis: {
-        [HESTIA_API]:
-          "bulkLoad(): add() in key order, commit() at end (then an untimed compact())",
+        [HESTIA_API]: "bulkLoad(): add() in key order, commit() at end (then an untimed compact())",
         lmdb: "auto-batched async put(), await db.flushed at end",
         "classic-level": "chained batch of 10,000, last write({sync: true})",
         rocksdb: "chained batch of 10,000, last write({sync: true})",
-        "better-sqlite3":
-          "transaction per 10,000, wal_checkpoint(TRUNCATE) at end",
+        "better-sqlite3": "transaction per 10,000, wal_checkpoint(TRUNCATE) at end",
       },
     },
     {
@@ -639,8 +624,7 @@ function workloads(): WorkloadInfo[] {
       latency: true,
       target: { ratio: 3.0, against: "best peer" },
       apis: {
-        [HESTIA_API]:
-          "put() (applies at once; its group-commit promise is not awaited)",
+        [HESTIA_API]: "put() (applies at once; its group-commit promise is not awaited)",
         lmdb: "put() not awaited (auto-batched); timed until all committed",
         "classic-level": "put() not awaited; timed until all resolved",
         rocksdb: "put() not awaited; timed until all resolved",
@@ -719,8 +703,7 @@ function workloads(): WorkloadInfo[] {
         lmdb: "for…of getRange({start, limit: 1000})",
         "classic-level": "iterator({gte, limit: 1000}).nextv(1000)",
         rocksdb: "iterator({gte, limit: 1000}).nextv(1000)",
-        "better-sqlite3":
-          "SELECT … WHERE k >= ? ORDER BY k LIMIT 1000, raw().all()",
+        "better-sqlite3": "SELECT … WHERE k >= ? ORDER BY k LIMIT 1000, raw().all()",
       },
     },
     {
@@ -821,9 +804,7 @@ async function child(a: ChildArgs): Promise<RunMeasure> {
         const c0 = performance.now();
         await db.afterLoad();
         setupSeconds += (performance.now() - c0) / 1000;
-        note = `compact() after the load took ${
-          ((performance.now() - c0) / 1000).toFixed(1)
-        } s (untimed)`;
+        note = `compact() after the load took ${((performance.now() - c0) / 1000).toFixed(1)} s (untimed)`;
       }
     } else if (w === "put") {
       // Fresh store, ascending keys, no wait for the disk; yield to the event loop every 1,000 puts.
@@ -1067,9 +1048,7 @@ function parent(): void {
   const workloadIds = argv("workloads")?.split(",") ??
     (big ? ["bulk", "get"] : allWorkloads.map((w) => w.id));
   // Read workloads need a loaded store: bulk always runs first.
-  const needsLoad = workloadIds.some((w) =>
-    ["get", "miss", "scan", "range", "mixed"].includes(w)
-  );
+  const needsLoad = workloadIds.some((w) => ["get", "miss", "scan", "range", "mixed"].includes(w));
   if (needsLoad && !workloadIds.includes("bulk")) workloadIds.unshift("bulk");
   const order = [
     "bulk",
@@ -1128,12 +1107,8 @@ function parent(): void {
       : "not run",
     lmdb: peerVersion("lmdb"),
     "classic-level": `${peerVersion("classic-level")} (LevelDB 1.20)`,
-    "@nxtedition/rocksdb": `${
-      peerVersion("@nxtedition/rocksdb")
-    } (RocksDB ${rocksdbVersion()})`,
-    "better-sqlite3": `${
-      peerVersion("better-sqlite3")
-    } (SQLite ${sqliteVersion()})`,
+    "@nxtedition/rocksdb": `${peerVersion("@nxtedition/rocksdb")} (RocksDB ${rocksdbVersion()})`,
+    "better-sqlite3": `${peerVersion("better-sqlite3")} (SQLite ${sqliteVersion()})`,
   };
   const cpu = cpus();
   const machine: PeersResult["machine"] = {
@@ -1150,12 +1125,8 @@ function parent(): void {
   const started = performance.now();
   const childTimeout = (big ? 1800 : 300) * 1000;
   console.log(
-    `peers: ${mode}, ${
-      keys.toLocaleString("en-US")
-    } keys, ${runs} run(s), ≤${seconds} s per workload, ` +
-      `engines ${engineIds.join(", ")}; workloads ${
-        workloadIds.join(", ")
-      }; folder ${root}`,
+    `peers: ${mode}, ${keys.toLocaleString("en-US")} keys, ${runs} run(s), ≤${seconds} s per workload, ` +
+      `engines ${engineIds.join(", ")}; workloads ${workloadIds.join(", ")}; folder ${root}`,
   );
   try {
     for (let run = 1; run <= runs; run++) {
@@ -1168,11 +1139,7 @@ function parent(): void {
           const fresh = !["get", "miss", "scan", "range", "mixed"].includes(
             workload,
           );
-          const dir = workload === "bulk"
-            ? loaded
-            : fresh
-            ? `${root}/${engineId}-${workload}`
-            : loaded;
+          const dir = workload === "bulk" ? loaded : fresh ? `${root}/${engineId}-${workload}` : loaded;
           if (workload === "bulk") {
             rmSync(loaded, { recursive: true, force: true });
           }
@@ -1194,10 +1161,9 @@ function parent(): void {
           const script = `${HERE}harness.ts`;
           // Node writes one profile per thread (tsx adds a loader thread): keep the main thread's.
           const profDir = `${root}/profile-${engineId}-${workload}`;
-          const prof =
-            profile?.split(",").includes(`${engineId}:${workload}`) && !def.deno
-              ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`]
-              : [];
+          const prof = profile?.split(",").includes(`${engineId}:${workload}`) && !def.deno
+            ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`]
+            : [];
           const [cmd, cmdArgs] = def.deno
             ? [deno, ["run", "-A", script, ...args]]
             : [process.execPath, [...prof, "--import", "tsx", script, ...args]];
@@ -1210,27 +1176,20 @@ function parent(): void {
           });
           if (prof.length > 0 && existsSync(profDir)) {
             const main = readdirSync(profDir).map((f) => `${profDir}/${f}`)
-              .find((f) =>
-                readFileSync(f, "utf8").includes("bench/peers/harness.ts")
-              );
+              .find((f) => readFileSync(f, "utf8").includes("bench/peers/harness.ts"));
             if (main) {
-              const target =
-                `${ROOT}bench/results/peers-${engineId}-${workload}.cpuprofile`;
+              const target = `${ROOT}bench/results/peers-${engineId}-${workload}.cpuprofile`;
               writeFileSync(target, readFileSync(main));
               console.log(`CPU profile: ${target}`);
             }
           }
-          const line = (r.stdout ?? "").split("\n").find((l) =>
-            l.startsWith("RESULT ")
-          );
+          const line = (r.stdout ?? "").split("\n").find((l) => l.startsWith("RESULT "));
           let m: RunMeasure;
           if (r.status === 0 && line) m = JSON.parse(line.slice(7));
           else {
             const why = r.error
               ? String(r.error)
-              : `exit ${r.status ?? r.signal}: ${
-                (r.stderr ?? "").trim().split("\n").slice(-3).join(" ")
-              }`;
+              : `exit ${r.status ?? r.signal}: ${(r.stderr ?? "").trim().split("\n").slice(-3).join(" ")}`;
             m = {
               opsPerSecond: 0,
               ops: 0,
@@ -1254,22 +1213,16 @@ function parent(): void {
           cells.set(key, cell);
           console.log(
             `run ${run} ${engineId.padEnd(15)} ${workload.padEnd(8)} ${
-              m.error
-                ? `FAILED ${m.error}`
-                : `${
-                  Math.round(m.opsPerSecond).toLocaleString("en-US").padStart(
-                    11,
-                  )
-                } /s` +
-                  (m.p99Us === undefined
-                    ? ""
-                    : `  p99 ${m.p99Us.toFixed(1)} µs`) +
-                  `  HWM ${(m.vmHwmBytes / 2 ** 20).toFixed(0)} MiB  disk ${
-                    (m.diskBytes / 2 ** 20).toFixed(0)
-                  } MiB`
-            }  (${
-              ((performance.now() - t0) / 1000).toFixed(1)
-            } s, load ${m.loadAverage})`,
+              m.error ? `FAILED ${m.error}` : `${
+                Math.round(m.opsPerSecond).toLocaleString("en-US").padStart(
+                  11,
+                )
+              } /s` +
+                (m.p99Us === undefined ? "" : `  p99 ${m.p99Us.toFixed(1)} µs`) +
+                `  HWM ${(m.vmHwmBytes / 2 ** 20).toFixed(0)} MiB  disk ${
+                  (m.diskBytes / 2 ** 20).toFixed(0)
+                } MiB`
+            }  (${((performance.now() - t0) / 1000).toFixed(1)} s, load ${m.loadAverage})`,
           );
         }
         rmSync(loaded, { recursive: true, force: true });
@@ -1326,8 +1279,7 @@ function rocksdbVersion(): string {
       `${HERE}node_modules/@nxtedition/rocksdb/deps/rocksdb/rocksdb/include/rocksdb/version.h`,
       "utf8",
     );
-    const v = (n: string) =>
-      new RegExp(`#define ROCKSDB_${n} (\\d+)`).exec(h)?.[1] ?? "?";
+    const v = (n: string) => new RegExp(`#define ROCKSDB_${n} (\\d+)`).exec(h)?.[1] ?? "?";
     return `${v("MAJOR")}.${v("MINOR")}.${v("PATCH")}`;
   } catch {
     return "?";
@@ -1370,34 +1322,22 @@ export function chartSvg(result: PeersResult, workload: WorkloadInfo): string {
   const height = top + rows.length * rowHeight + bottom;
   const max = Math.max(1, ...rows.map((r) => r.m.opsPerSecond));
   const color = (kind: EngineInfo["kind"]) =>
-    kind === "hestia"
-      ? "#d9480f"
-      : kind === "reference"
-      ? "#868e96"
-      : "#1c7ed6";
+    kind === "hestia" ? "#d9480f" : kind === "reference" ? "#868e96" : "#1c7ed6";
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
     `font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="13">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="10" y="20" font-size="15" font-weight="600">${
-      escapeXml(workload.label)
-    }</text>`,
-    `<text x="10" y="37" fill="#495057">${
-      escapeXml(workload.unit)
-    }, median of ${result.runs} run${result.runs > 1 ? "s" : ""}, ${
-      result.keys.toLocaleString("en-US")
-    } keys (${result.mode})</text>`,
+    `<text x="10" y="20" font-size="15" font-weight="600">${escapeXml(workload.label)}</text>`,
+    `<text x="10" y="37" fill="#495057">${escapeXml(workload.unit)}, median of ${result.runs} run${
+      result.runs > 1 ? "s" : ""
+    }, ${result.keys.toLocaleString("en-US")} keys (${result.mode})</text>`,
   ];
   rows.forEach(({ e, m }, i) => {
     const y = top + i * rowHeight;
     const w = Math.max(1, Math.round(barWidth * m.opsPerSecond / max));
     out.push(
-      `<text x="${labelWidth - 8}" y="${y + 17}" text-anchor="end">${
-        escapeXml(e.label)
-      }</text>`,
-      `<rect x="${labelWidth}" y="${y + 4}" width="${w}" height="${
-        rowHeight - 8
-      }" fill="${color(e.kind)}"/>`,
+      `<text x="${labelWidth - 8}" y="${y + 17}" text-anchor="end">${escapeXml(e.label)}</text>`,
+      `<rect x="${labelWidth}" y="${y + 4}" width="${w}" height="${rowHeight - 8}" fill="${color(e.kind)}"/>`,
       `<text x="${labelWidth + w + 6}" y="${y + 17}">${
         Math.round(m.opsPerSecond).toLocaleString("en-US")
       }</text>`,
