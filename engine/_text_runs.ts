@@ -1,11 +1,12 @@
 /**
  * String keys and values of a scan decoded a chunk at a time. Decoding each
  * value with `TextDecoder` costs a native call per value — 130 ns on Deno
- * 2.9 (an op call; 307–376 ns when it validates), 90–100 ns on Node 20, most
- * of a scan's time per entry on Deno. A chunk's payload that is all ASCII (its varints, key
- * suffixes and values) decodes in one call instead, and each value is then a
- * substring of that text at the value's position; likewise a chunk's keys,
- * which the scan rebuilds back to back in one buffer.
+ * 2.9 (an op call; 307–376 ns when it validates), 90–100 ns on Node 20, a
+ * large share of a scan's time per entry. A chunk's payload that is all
+ * ASCII (its varints, key suffixes and values) decodes in one call instead,
+ * and each value is then a substring of that text at the value's position;
+ * likewise a chunk's keys, which the scan rebuilds back to back in one
+ * buffer.
  *
  * Such substrings share the chunk's text until they are dropped (V8 makes a
  * slice of a string of 13 or more units), so a value kept from a scan can
