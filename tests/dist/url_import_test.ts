@@ -199,7 +199,14 @@ async function deno(cwd: string, args: string[], env: Record<string, string> = {
     args,
     cwd,
     // The system store too, as npm does: a registry reached through a proxy with its own CA then works.
-    env: { NO_COLOR: "1", DENO_TLS_CA_STORE: Deno.env.get("DENO_TLS_CA_STORE") ?? "mozilla,system", ...env },
+    // No update check: with a fresh DENO_DIR, Deno asks dl.deno.land in the background, which the proxy
+    // counted as a request outside 127.0.0.1 whenever the script lived long enough for it.
+    env: {
+      NO_COLOR: "1",
+      DENO_NO_UPDATE_CHECK: "1",
+      DENO_TLS_CA_STORE: Deno.env.get("DENO_TLS_CA_STORE") ?? "mozilla,system",
+      ...env,
+    },
     stdout: "piped",
     stderr: "piped",
     signal: AbortSignal.timeout(RUN_TIMEOUT_MS),
